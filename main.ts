@@ -1,0 +1,65 @@
+#!/usr/bin/env -S npx --no-install tsx
+/**
+ * App entry: load and validate terraform.tfvars, build one VpnStack per environment, synth to
+ * cdktf.out/stacks/<environment>/cdk.tf.json, print a resource summary per environment.
+ * The only file that reads settings files, argv or process.env.
+ *
+ *   npm run synth [-- --environment dev] [--var-file path] [--quiet]
+ */
+import { App } from "cdktf";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, selectEnvironment } from "./stacks/config/load";
+import { summarizeSynth } from "./stacks/synth-summary";
+import { VpnStack } from "./stacks/vpn-stack";
+
+const USAGE = `Usage: npm run synth -- [options]
+
+Synthesizes every environment in terraform.tfvars (or terraform.tfvars.example when it is
+missing) to cdktf.out/stacks/<environment>/cdk.tf.json and prints what each would create.
+
+Options:
+  --environment NAME  synth only this environment (repeatable)
+  --var-file PATH     settings file (default terraform.tfvars)
+  --outdir DIR        output directory (default cdktf.out)
+  --quiet             print nothing but errors
+  -h, --help          show this help
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      environment: { type: "string", multiple: true },
+      "var-file": { type: "string" },
+      outdir: { type: "string" },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = await loadConfig({ file: values["var-file"], allowExample: true });
+  const environments = values.environment?.map((name) => selectEnvironment(config, name)) ?? config.environments;
+  for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+
+  // The cdktf CLI passes its output directory in CDKTF_OUTDIR.
+  const outdir = values.outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
+  const app = new App({ outdir, skipValidation: false });
+  for (const env of environments) new VpnStack(app, env);
+  app.synth();
+  if (!values.quiet) process.stdout.write(summarizeSynth(outdir, environments.map((e) => e.name)));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) process.stderr.write(`error: ${problem}\n`);
+  } else if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+    process.stderr.write(`error: ${error.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  } else {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exitCode = 1;
+});
