@@ -6,11 +6,10 @@
  *
  *   npm run synth [-- --environment dev] [--var-file path] [--quiet]
  */
-import { App } from "cdktf";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, selectEnvironment } from "./stacks/config/load";
 import { summarizeSynth } from "./stacks/synth-summary";
-import { VpnStack } from "./stacks/vpn-stack";
+import { synthesize } from "./stacks/synthesize";
 
 const USAGE = `Usage: npm run synth -- [options]
 
@@ -45,9 +44,7 @@ async function main(): Promise<void> {
 
   // The cdktf CLI passes its output directory in CDKTF_OUTDIR.
   const outdir = values.outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
-  const app = new App({ outdir, skipValidation: false });
-  for (const env of environments) new VpnStack(app, env);
-  app.synth();
+  synthesize(environments, outdir);
   if (!values.quiet) process.stdout.write(summarizeSynth(outdir, environments.map((e) => e.name)));
 }
 

@@ -1,0 +1,10 @@
+/** Builds one VpnStack per environment and writes cdktf.out; shared by main.ts and deploy.ts. */
+import { App } from "cdktf";
+import type { EnvironmentConfig } from "./config/environment";
+import { VpnStack } from "./vpn-stack";
+
+export function synthesize(environments: readonly EnvironmentConfig[], outdir: string): void {
+  const app = new App({ outdir });
+  for (const env of environments) new VpnStack(app, env);
+  app.synth();
+}
