@@ -70,7 +70,7 @@ export async function loadConfigText(text: string, file = CONFIG_FILE): Promise<
   const raw = await parseText(text, file);
   const where = locator(text, file);
   const shape = fileSchema.safeParse(dropNulls(raw), { reportInput: true });
-  if (!shape.success) throw new ConfigError(unique(shape.error.issues.flatMap((i) => describeIssue(i, where))));
+  if (!shape.success) throw new ConfigError(byLine(unique(shape.error.issues.flatMap((i) => describeIssue(i, where)))));
 
   const { environments, ...common } = shape.data as FileSettings;
   const names = Object.keys(environments).sort(compareEnvironments);
@@ -85,7 +85,8 @@ export async function loadConfigText(text: string, file = CONFIG_FILE): Promise<
   for (const name of names) {
     const own = environments[name];
     const settings = { ...DEFAULTS, ...common, ...own, tags: { ...DEFAULTS.tags, ...common.tags, ...own.tags } } as Settings;
-    for (const { key: primary, message, related = [] } of checkSettings(settings)) {
+    const found = checkSettings(settings);
+    for (const { key: primary, message, related = [] } of found) {
       const keys = [primary, ...related];
       const key = keys.find((k) => k in own) ?? keys.find((k) => k in common) ?? primary;
       const about = key === primary ? "" : ` (${primary})`;
@@ -98,11 +99,11 @@ export async function loadConfigText(text: string, file = CONFIG_FILE): Promise<
     }
     const deprecation = DEPRECATED_OPERATING_SYSTEMS[settings.os];
     if (deprecation) warnings.add(`${file}: os "${settings.os}" (environment ${name}): ${deprecation}`);
-    resolved.push(resolveEnvironment(name, settings));
+    if (found.length === 0) resolved.push(resolveEnvironment(name, settings));
   }
   const errors = [...problems].map(([line, { envs, shared }]) => (shared ? `${line} (environment ${envs.join(", ")})` : line));
   errors.push(...sharedStateProblems(resolved, file));
-  if (errors.length) throw new ConfigError(errors);
+  if (errors.length) throw new ConfigError(byLine(errors));
   return { file, usedExample: false, environments: resolved, warnings: [...warnings] };
 }
 
@@ -234,6 +235,12 @@ function compareEnvironments(a: string, b: string): number {
   const order = ["dev", "staging", "prod"];
   const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
   return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/** Orders `file:line:` messages by line; messages without a line keep their order, last. */
+function byLine(lines: string[]): string[] {
+  const lineOf = (l: string) => Number(/^[^:]+:(\d+):/.exec(l)?.[1] ?? Number.MAX_SAFE_INTEGER);
+  return [...lines].sort((a, b) => lineOf(a) - lineOf(b));
 }
 
 function unique(lines: string[]): string[] {
