@@ -1,0 +1,83 @@
+/**
+ * What `terraform output` shows an operator: where clients connect, where to look, and the exact
+ * commands to reach a server (SSM only) and add a client. Run the commands with the admin role.
+ */
+import { TerraformOutput } from "cdktf";
+import { Construct } from "constructs";
+import { SESSION_DOCUMENTS } from "./admin-access";
+
+/** Where the servers mount EFS (WG_HA_STATE_DIR in stacks/user-data.ts). */
+export const SERVER_STATE_DIR = "/mnt/wg-ha";
+/** The cluster's public key, relative to the EFS root (templates/CONTRACT.md). */
+export const PUBLIC_KEY_PATH = "server/public.key";
+
+export interface OutputsProps {
+  readonly region: string;
+  readonly endpointDnsName: string;
+  readonly wireguardPort: number;
+  /** Public IPs of the NLB's Elastic IPs, when used. */
+  readonly elasticIps: string[];
+  readonly dashboardUrl: string;
+  readonly alarmTopicArn: string;
+  readonly adminRoleArn: string;
+  readonly asgName: string;
+  readonly efsFileSystemId: string;
+}
+
+/** Shell that picks one running server of the ASG into $INSTANCE. */
+export function pickInstanceCommand(region: string, asgName: string): string {
+  return (
+    `INSTANCE=$(aws ec2 describe-instances --region ${region} ` +
+    `--filters Name=tag:aws:autoscaling:groupName,Values=${asgName} Name=instance-state-name,Values=running ` +
+    `--query 'Reservations[0].Instances[0].InstanceId' --output text)`
+  );
+}
+
+/** One line: pick a server, then run `command` on it through Session Manager. */
+export function runOnServerCommand(region: string, asgName: string, command: string): string {
+  return (
+    `${pickInstanceCommand(region, asgName)} && aws ssm start-session --region ${region} --target "$INSTANCE" ` +
+    `--document-name ${SESSION_DOCUMENTS.command} --parameters '${JSON.stringify({ command: [command] })}'`
+  );
+}
+
+/** An output named exactly `name` in `terraform output` (not prefixed with the construct path). */
+function output(scope: Construct, name: string, config: { value: unknown; description: string }): TerraformOutput {
+  const out = new TerraformOutput(scope, name, config);
+  out.overrideLogicalId(name);
+  return out;
+}
+
+export class Outputs extends Construct {
+  constructor(scope: Construct, id: string, props: OutputsProps) {
+    super(scope, id);
+    const { region, asgName } = props;
+    output(this, "endpoint", {
+      value: `${props.endpointDnsName}:${props.wireguardPort}`,
+      description: "WireGuard endpoint (NLB DNS name:port) written into every client config",
+    });
+    if (props.elasticIps.length) {
+      output(this, "elastic_ips", {
+        value: props.elasticIps,
+        description: "The NLB's fixed public IPs, one per AZ",
+      });
+    }
+    output(this, "dashboard_url", { value: props.dashboardUrl, description: "CloudWatch dashboard" });
+    output(this, "alarm_topic_arn", { value: props.alarmTopicArn, description: "SNS topic the alarms notify" });
+    output(this, "admin_role_arn", {
+      value: props.adminRoleArn,
+      description: "Assume this role (with MFA) to run the commands below",
+    });
+    output(this, "asg_name", { value: asgName, description: "Auto Scaling group of the VPN servers" });
+    output(this, "server_public_key", {
+      value:
+        `EFS ${props.efsFileSystemId}:/${PUBLIC_KEY_PATH} (${SERVER_STATE_DIR}/${PUBLIC_KEY_PATH} on every server); print it: ` +
+        runOnServerCommand(region, asgName, `cat ${SERVER_STATE_DIR}/${PUBLIC_KEY_PATH}`),
+      description: "Where the cluster's WireGuard public key is, and how to print it",
+    });
+    output(this, "add_client_command", {
+      value: runOnServerCommand(region, asgName, "sudo wg-client add alice"),
+      description: "Adds client 'alice' (replace the name) on one server; every server applies it within seconds",
+    });
+  }
+}
