@@ -17,6 +17,7 @@ import { Monitoring } from "./monitoring";
 import { Network } from "./network";
 import { Outputs } from "./outputs";
 import { Scaling } from "./scaling";
+import { checkSecurityRules } from "./security-rules";
 import { SharedStorage } from "./shared-storage";
 import { ENVIRONMENT_TAG } from "./tags";
 import { VpnServers } from "./vpn-servers";
@@ -116,6 +117,14 @@ export class VpnStack extends TerraformStack {
       adminRoleArn: admin.arn,
       asgName: servers.asgName,
       efsFileSystemId: storage.fileSystem.id,
+    });
+
+    // The security rules (stacks/security-rules.ts) fail the synth on any violation.
+    this.node.addValidation({
+      validate: () =>
+        checkSecurityRules(this.toTerraform(), { wireguardPort: s.wireguard_port }).map(
+          (f) => `${f.rule} ${f.resource}: ${f.message}`,
+        ),
     });
   }
 }
