@@ -47,7 +47,8 @@ export function renderOutputs(environment: string, outputs: Readonly<Record<stri
     }
   }
   const howTo = names.find((n) => ADD_CLIENT.test(n) && !outputs[n].sensitive);
-  lines.push("", howTo ? `Add a client:\n${indent(show(outputs[howTo]))}` : GENERIC_ADD_CLIENT);
+  const asAdmin = "admin_role_arn" in outputs ? " (as admin_role_arn, with MFA)" : "";
+  lines.push("", howTo ? `Add a client${asAdmin}:\n${indent(show(outputs[howTo]))}` : GENERIC_ADD_CLIENT);
   return lines.join("\n") + "\n";
 }
 

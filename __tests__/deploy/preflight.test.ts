@@ -1,0 +1,43 @@
+/** scripts/lib/preflight.ts (the offline part) and scripts/lib/terraform.ts version checks. */
+import { profileNames, staticCredentialSource } from "../../scripts/lib/preflight";
+import { versionAtLeast } from "../../scripts/lib/terraform";
+
+const CONFIG = "[default]\nregion = eu-west-1\n\n[profile dev-admin]\nsso_session = corp\n[sso-session corp]\n";
+const CREDENTIALS = "[ci]\naws_access_key_id = AKIA...\n";
+
+test("profile names from the shared config and credentials files", () => {
+  expect([...profileNames({ config: CONFIG, credentials: CREDENTIALS })].sort()).toEqual(["ci", "default", "dev-admin"]);
+  expect(profileNames({})).toEqual(new Set());
+});
+
+test.each([
+  [{ AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s" }, {}, "environment (AWS_ACCESS_KEY_ID)"],
+  [{ AWS_PROFILE: "dev-admin" }, { config: CONFIG }, "profile dev-admin"],
+  [{ AWS_PROFILE: "ci" }, { credentials: CREDENTIALS }, "profile ci"],
+  [{ AWS_WEB_IDENTITY_TOKEN_FILE: "/t", AWS_ROLE_ARN: "arn:aws:iam::1:role/ci" }, {}, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"],
+  [{ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/creds" }, {}, "container credentials (ECS/CodeBuild)"],
+  [{}, { config: CONFIG }, "profile default"],
+  [{}, {}, undefined],
+  [{}, { credentials: CREDENTIALS }, undefined],
+])("env %j, files %j: %s", (env, files, expected) => {
+  expect(staticCredentialSource(env, files)).toBe(expected);
+});
+
+test.each([
+  [{ AWS_ACCESS_KEY_ID: "AKIA" }, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"],
+  [{ AWS_PROFILE: "prod" }, "AWS_PROFILE=prod, but ~/.aws/config and ~/.aws/credentials define no such profile (defined: default, dev-admin)"],
+  [{ AWS_WEB_IDENTITY_TOKEN_FILE: "/t" }, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not"],
+])("half-set credentials are an error: %j", (env, message) => {
+  expect(() => staticCredentialSource(env, { config: CONFIG })).toThrow(message);
+});
+
+test.each([
+  ["1.11.4", "1.10.0", true],
+  ["1.10.0", "1.10.0", true],
+  ["v1.10.0-rc1", "1.10.0", true],
+  ["1.9.8", "1.10.0", false],
+  ["0.15.5", "1.10.0", false],
+  ["2.0.0", "1.10.0", true],
+])("version %s >= %s: %s", (version, minimum, expected) => {
+  expect(versionAtLeast(version, minimum)).toBe(expected);
+});
