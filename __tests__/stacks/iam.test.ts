@@ -1,0 +1,133 @@
+/** IAM: least-privilege instance role, MFA-gated admin role, and no wildcard action in any Allow. */
+import { METRICS_NAMESPACE } from "../../stacks/metrics";
+import { all, byPath, EXAMPLE_ENVIRONMENTS, list, only, policyDocumentOf, ref, statement, synthExamples, synthSettings, type Synthesized } from "./synth";
+
+let synths: Record<string, Synthesized>;
+beforeAll(async () => {
+  synths = Object.fromEntries((await synthExamples()).map((s) => [s.env.name, s]));
+});
+
+const PARTITION = "${data.aws_partition.Account_Partition_C6C7AA7F.partition}";
+const ACCOUNT = "${data.aws_caller_identity.Account_Caller_E4559C81.account_id}";
+const asgArn = (name: string) => `arn:${PARTITION}:autoscaling:eu-west-1:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/wg-ha-${name}-servers`;
+
+describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
+  test("no policy document allows a wildcard action; Deny * appears only in the EFS TLS statement", () => {
+    const { tf } = synths[name];
+    const docs = all(tf, "aws_iam_policy_document", "data");
+    expect(Object.keys(docs).length).toBeGreaterThanOrEqual(9);
+    for (const doc of Object.values(docs)) {
+      for (const st of doc.statement) {
+        const wild = (st.actions ?? []).filter((a: string) => a === "*" || a.endsWith(":*"));
+        if ((st.effect ?? "Allow") === "Allow") expect({ sid: st.sid, wild, notActions: st.not_actions }).toEqual({ sid: st.sid, wild: [], notActions: undefined });
+        else expect({ sid: st.sid, wild }).toEqual({ sid: "DenyWithoutTls", wild: ["*"] });
+      }
+    }
+  });
+
+  test("instance role: EC2 trust, SSM core, EFS client on this file system, own lifecycle, own namespace and log group", () => {
+    const { tf } = synths[name];
+    const role = byPath(tf, "aws_iam_role", "VpnServers/Role/Role");
+    expect(role.name).toBe(`wg-ha-${name}-server`);
+    const trust = policyDocumentOf(tf, role.assume_role_policy);
+    expect(trust.statement).toEqual([
+      expect.objectContaining({ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.${data.aws_partition.Account_Partition_C6C7AA7F.dns_suffix}"] }] }),
+    ]);
+    expect(only(tf, "aws_iam_role_policy_attachment")).toEqual({
+      role: ref(tf, "aws_iam_role", "VpnServers/Role/Role", "name"),
+      policy_arn: `arn:${PARTITION}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    });
+    const policy = policyDocumentOf(tf, byPath(tf, "aws_iam_role_policy", "VpnServers/Role/Policy").policy);
+    const fsArn = ref(tf, "aws_efs_file_system", "SharedStorage/FileSystem", "arn");
+    expect(statement(policy, "MountSharedStore")).toEqual({
+      sid: "MountSharedStore",
+      effect: "Allow",
+      actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+      resources: [fsArn],
+    });
+    expect(statement(policy, "CompleteOwnLifecycleAction")).toMatchObject({ actions: ["autoscaling:CompleteLifecycleAction"], resources: [asgArn(name)] });
+    expect(statement(policy, "PutMetricsInOwnNamespace")).toMatchObject({
+      actions: ["cloudwatch:PutMetricData"],
+      resources: ["*"],
+      condition: [{ test: "StringEquals", variable: "cloudwatch:namespace", values: [METRICS_NAMESPACE] }],
+    });
+    const logGroup = ref(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup", "arn");
+    expect(statement(policy, "WriteOwnLogGroup")).toMatchObject({
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      resources: [logGroup, `${logGroup}:*`],
+    });
+    expect(statement(policy, "ReadInstanceTags")).toMatchObject({ actions: ["ec2:DescribeTags"], resources: ["*"] });
+    // Resource "*" only where the action has no resource type.
+    const starred = policy.statement.filter((s: { resources: string[] }) => s.resources.includes("*")).map((s: { actions: string[] }) => s.actions).flat();
+    expect(starred.sort()).toEqual(["cloudwatch:PutMetricData", "ec2:DescribeTags"]);
+    // Every EFS action anywhere is scoped to this file system.
+    for (const doc of Object.values(all(tf, "aws_iam_policy_document", "data"))) {
+      for (const st of doc.statement) {
+        if ((st.actions ?? []).some((a: string) => a.startsWith("elasticfilesystem:"))) expect(st.resources).toEqual([fsArn]);
+      }
+    }
+    expect(byPath(tf, "aws_iam_instance_profile", "VpnServers/Role/InstanceProfile")).toEqual({
+      name: `wg-ha-${name}-server`,
+      role: ref(tf, "aws_iam_role", "VpnServers/Role/Role", "name"),
+    });
+  });
+
+  test("admin role: trust requires MFA (present, < 1 h old); default principal is this account's root", () => {
+    const { tf } = synths[name];
+    const role = byPath(tf, "aws_iam_role", "AdminAccess/Role");
+    expect(role).toMatchObject({ name: `wg-ha-${name}-admin`, max_session_duration: 3600 });
+    const trust = policyDocumentOf(tf, role.assume_role_policy);
+    expect(trust.statement).toEqual([
+      {
+        sid: "AssumeWithRecentMfaOnly",
+        effect: "Allow",
+        actions: ["sts:AssumeRole"],
+        principals: [{ type: "AWS", identifiers: [`arn:${PARTITION}:iam::${ACCOUNT}:root`] }],
+        condition: [
+          { test: "Bool", variable: "aws:MultiFactorAuthPresent", values: ["true"] },
+          { test: "NumericLessThan", variable: "aws:MultiFactorAuthAge", values: ["3600"] },
+        ],
+      },
+    ]);
+  });
+
+  test("admin permissions: SSM sessions to this environment's tagged servers, own sessions, this ASG", () => {
+    const { tf } = synths[name];
+    const policy = policyDocumentOf(tf, byPath(tf, "aws_iam_role_policy", "AdminAccess/Policy").policy);
+    expect(statement(policy, "StartSessionOnThisEnvironmentsServers")).toMatchObject({
+      actions: ["ssm:StartSession"],
+      resources: [`arn:${PARTITION}:ec2:eu-west-1:${ACCOUNT}:instance/*`],
+      condition: expect.arrayContaining([
+        { test: "StringEquals", variable: "ssm:resourceTag/wg-ha:environment", values: [name] },
+        { test: "StringEquals", variable: "ssm:resourceTag/wg-ha:role", values: ["vpn-server"] },
+      ]),
+    });
+    expect(statement(policy, "StartSessionWithTheseDocuments").resources).toEqual([
+      `arn:${PARTITION}:ssm:eu-west-1::document/AWS-StartInteractiveCommand`,
+      `arn:${PARTITION}:ssm:eu-west-1:${ACCOUNT}:document/SSM-SessionManagerRunShell`,
+    ]);
+    expect(statement(policy, "EndOwnSessions")).toMatchObject({
+      actions: ["ssm:TerminateSession", "ssm:ResumeSession"],
+      resources: [`arn:${PARTITION}:ssm:eu-west-1:${ACCOUNT}:session/&{aws:userid}-*`],
+    });
+    expect(statement(policy, "FindServersAndSessions")).toMatchObject({ resources: ["*"] });
+    expect(statement(policy, "FindServersAndSessions").actions.every((a: string) => /:(Describe|Get)/.test(a))).toBe(true);
+    expect(statement(policy, "ScaleAndRefreshThisGroup")).toMatchObject({
+      actions: ["autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh"],
+      resources: [asgArn(name)],
+    });
+  });
+
+  test("no literal account ID: every ARN takes the account from aws_caller_identity", () => {
+    const { text } = synths[name];
+    expect(text).not.toMatch(/(?<![\d.])\d{12}(?![\d.])/);
+    expect(list(synths[name].tf, "aws_caller_identity", "data")).toHaveLength(1);
+  });
+});
+
+test("admin_principals: exactly those principals may assume the admin role", async () => {
+  const { tf } = await synthSettings('admin_principals = ["arn:aws:iam::123456789012:role/platform"]');
+  const trust = policyDocumentOf(tf, byPath(tf, "aws_iam_role", "AdminAccess/Role").assume_role_policy);
+  expect(trust.statement[0].principals).toEqual([{ type: "AWS", identifiers: ["arn:aws:iam::123456789012:role/platform"] }]);
+  expect(trust.statement[0].condition).toContainEqual({ test: "Bool", variable: "aws:MultiFactorAuthPresent", values: ["true"] });
+});

@@ -1,0 +1,101 @@
+/**
+ * What `npm run synth` writes: one snapshot per example environment, byte-identical across runs,
+ * machine-independent (no absolute path, account ID or timestamp), and free of secrets.
+ */
+import { spawnSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { findSecrets } from "./secret-patterns";
+import { EXAMPLE_ENVIRONMENTS, ROOT, synthExamples, type Synthesized } from "./synth";
+
+/** A machine path starts a value or follows a separator (".../cloudwatch/home?..." in a URL is not one). */
+const ABSOLUTE_PATH = /(?<![\w.-])\/(?:work|home|root|tmp|Users|var\/folders)\b|[A-Z]:\\\\/g;
+
+let synths: Synthesized[];
+/** Two separate `npm run synth` processes into two output directories. */
+let runs: Array<Map<string, string>>;
+
+function filesUnder(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d).sort()) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.set(relative(dir, path), readFileSync(path, "utf8"));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+function synthProcess(): Map<string, string> {
+  const outdir = join(mkdtempSync(join(tmpdir(), "wg-ha-synth-")), "cdktf.out");
+  const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+  const result = spawnSync(tsx, ["main.ts", "--var-file", "terraform.tfvars.example", "--outdir", outdir, "--quiet"], {
+    cwd: ROOT, encoding: "utf8", timeout: 120_000,
+  });
+  if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
+  return filesUnder(outdir);
+}
+
+beforeAll(async () => {
+  synths = await synthExamples();
+  runs = [synthProcess(), synthProcess()];
+}, 240_000);
+
+test.each(EXAMPLE_ENVIRONMENTS)("%s: snapshot", (name) => {
+  expect(synths.find((s) => s.env.name === name)!.text).toMatchSnapshot();
+});
+
+test("synth writes cdktf.out/stacks/<env>/cdk.tf.json for every environment, byte-identical in two runs", () => {
+  const [first, second] = runs;
+  for (const env of EXAMPLE_ENVIRONMENTS) expect(first.has(`stacks/${env}/cdk.tf.json`)).toBe(true);
+  expect([...second.keys()]).toEqual([...first.keys()]);
+  for (const [file, text] of first) expect({ file, same: second.get(file) === text }).toEqual({ file, same: true });
+});
+
+test("no absolute path, account ID or timestamp in any synthesized file", () => {
+  for (const [file, text] of runs[0]) {
+    expect({ file, paths: text.match(ABSOLUTE_PATH) }).toEqual({ file, paths: null });
+    expect({ file, accountIds: text.match(/(?<![\d.])\d{12}(?![\d.])/g) }).toEqual({ file, accountIds: null });
+    expect({ file, timestamps: text.match(/\b20\d\d-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d|\b1[6-9]\d{8}(?:\d{3})?\b/g) }).toEqual({ file, timestamps: null });
+  }
+});
+
+test("the absolute-path check catches CDKTF's default local backend path", () => {
+  expect('{"local": {"path": "/work/main/terraform.dev.tfstate"}}'.match(ABSOLUTE_PATH)).toEqual(["/work"]);
+  expect('"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=x"'.match(ABSOLUTE_PATH)).toBeNull();
+});
+
+test("the local backend keeps state at a relative path", () => {
+  for (const env of EXAMPLE_ENVIRONMENTS) {
+    const tf = JSON.parse(runs[0].get(`stacks/${env}/cdk.tf.json`)!);
+    expect(tf.terraform.backend).toEqual({ local: { path: `../../../terraform.${env}.tfstate` } });
+  }
+});
+
+test("no secret-looking value in any synthesized file", () => {
+  for (const [file, text] of runs[0]) expect({ file, secrets: findSecrets(text) }).toEqual({ file, secrets: [] });
+});
+
+describe("the secret scanner itself", () => {
+  const wireguardKey = randomBytes(32).toString("base64");
+  const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  const accessKeyId = `AKIA${randomBytes(10).toString("hex").toUpperCase().slice(0, 16)}`;
+  const secretKey = `${randomBytes(30).toString("base64").slice(0, 37)}Ab1`;
+  test.each([
+    ["a WireGuard key", `PrivateKey = ${wireguardKey}`, "WireGuard key"],
+    ["a PEM block", pem, "PEM block"],
+    ["an AWS access key ID", `"access_key": "${accessKeyId}"`, "AWS access key ID"],
+    ["an AWS secret access key", `"secret_key": "${secretKey}"`, "AWS secret access key"],
+  ])("finds %s", (_name, text, kind) => {
+    expect(findSecrets(text)).toContainEqual(expect.stringMatching(new RegExp(`^${kind}: `)));
+  });
+  test("ignores ARNs, logical IDs, construct paths, base64 of other lengths", () => {
+    expect(findSecrets('"path": "dev/LoadBalancer/EgressHealthCheckToServers0"')).toEqual([]);
+    expect(findSecrets('"${aws_efs_file_system.SharedStorage_FileSystem_F5BC6D69.arn}" arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore')).toEqual([]);
+    expect(findSecrets(randomBytes(48).toString("base64"))).toEqual([]);
+  });
+});
