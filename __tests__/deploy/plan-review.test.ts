@@ -104,3 +104,8 @@ test("dry run: the create column only, totals in the heading", () => {
     ].join("\n"),
   );
 });
+
+test("docs/deploy.md lists every stateful resource type", () => {
+  const doc = readFileSync(join(__dirname, "..", "..", "docs", "deploy.md"), "utf8");
+  for (const type of Object.keys(STATEFUL_RESOURCES)) expect(doc).toContain(`| \`${type}\` |`);
+});
