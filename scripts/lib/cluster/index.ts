@@ -1,0 +1,13 @@
+/**
+ * The local-cluster harness: wg-ha's real server templates in network namespaces behind an
+ * nftables load balancer. One harness for the integration tests, the benchmarks and
+ * scripts/local-cluster.ts. Start with LocalCluster (cluster.ts).
+ */
+export { LocalCluster, type ClusterOptions, type ClusterStatus, type ServerStatus, type SyncStatus } from "./cluster";
+export { destroyCluster, findLeftovers, type Leftovers, type TeardownOptions, type TeardownReport } from "./teardown";
+export { assertPrerequisites, missingPrerequisites, REQUIRED_PROGRAMS } from "./prerequisites";
+export { chooseTarget, recordProbe, renderLbRuleset, type TargetHealth } from "./lb";
+export type { LbStatus } from "./lb-poller";
+export { readState, type ClientRecord, type ClusterState, type ServerRecord } from "./state";
+export { run, check, waitFor, sleep, type RunResult, type RunOptions } from "./exec";
+export * as topology from "./topology";
