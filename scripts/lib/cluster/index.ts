@@ -11,3 +11,4 @@ export type { LbStatus } from "./lb-poller";
 export { readState, type ClientRecord, type ClusterState, type ServerRecord } from "./state";
 export { run, check, waitFor, sleep, type RunResult, type RunOptions } from "./exec";
 export * as topology from "./topology";
+export { startPinger, type Pinger } from "./pinger";
