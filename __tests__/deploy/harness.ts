@@ -20,6 +20,7 @@ export interface StubCall {
   readonly bin: string;
   readonly args?: readonly string[];
   readonly signal?: string;
+  readonly waiting?: string;
 }
 
 export interface RunOptions {

@@ -161,24 +161,27 @@ test.each(["init", "plan", "apply"])("terraform %s fails: its stderr is shown, e
   expect(result.planFiles).toEqual([]);
 });
 
-test("Ctrl-C during plan: one SIGINT forwarded to terraform, plan file removed, exit 130", async () => {
+test.each([
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const)("%s during plan (Ctrl-C, kill): forwarded once to terraform, plan file removed, exit %d", async (signal, code) => {
   const run = sandbox.start([...DEV, "--plan-only"], { env: { STUB_HANG: "plan" } });
   const deadline = Date.now() + 30_000;
   const planning = () => {
     try {
-      return readFileSync(run.log, "utf8").includes('"plan"');
+      return readFileSync(run.log, "utf8").includes('"waiting":"plan"'); // its signal handlers are in place
     } catch {
       return false;
     }
   };
   while (!planning() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 300)); // the stub has installed its handlers
-  run.child.kill("SIGINT");
+  run.child.kill(signal);
   const result = await run.done;
-  expect(result.status).toBe(130);
-  expect(result.calls.filter((c) => c.signal)).toEqual([{ bin: "terraform", signal: "SIGINT" }]);
+  expect(result.status).toBe(code);
+  expect(result.stderr).toMatch(/==> \[6\/7\] terraform plan \.\.\. interrupted after \d+\.\ds/);
+  expect(result.calls.filter((c) => c.signal)).toEqual([{ bin: "terraform", signal }]);
   expect(result.stderr).toContain("Releasing state lock."); // terraform's own shutdown, shown
-  expect(result.stderr).toContain("interrupted (SIGINT): the plan file was removed");
+  expect(result.stderr).toContain(`interrupted (${signal}): the plan file was removed`);
   expect(result.planFiles).toEqual([]);
   expect(callsTo(result, "show")).toEqual([]);
 });

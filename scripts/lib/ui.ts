@@ -65,7 +65,8 @@ export class Progress {
       finish(this.paint.dim(seconds(Date.now() - started)));
       return result;
     } catch (error) {
-      finish(this.paint.warning(`failed after ${seconds(Date.now() - started)}`));
+      const what = (error as Error)?.name === "Interrupted" ? "interrupted" : "failed";
+      finish(this.paint.warning(`${what} after ${seconds(Date.now() - started)}`));
       throw error;
     }
   }
