@@ -36,12 +36,24 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** The lazily loaded modules and the run's settings, shared by the steps below. */
+interface Session {
+  readonly opts: DeployOptions;
+  readonly ui: typeof import("./lib/ui");
+  readonly review: typeof import("./lib/plan-review");
+  readonly tf: typeof import("./lib/terraform");
+  readonly progress: import("./lib/ui").Progress;
+  /** Styles for stdout (review, outputs). */
+  readonly out: import("./lib/plan-review").Paint;
+  /** Whether stderr is coloured; terraform gets -no-color otherwise. */
+  readonly color: boolean;
+}
+
 async function deploy(opts: DeployOptions): Promise<number> {
   const [ui, review, tf] = await Promise.all([import("./lib/ui.js"), import("./lib/plan-review.js"), import("./lib/terraform.js")]);
-  const { DeployError, Progress, ask, colorEnabled, painter } = ui;
-  const out = painter(colorEnabled(process.stdout));
-  const color = colorEnabled(process.stderr);
-  const progress = new Progress(opts.dryRun ? 3 : 7, process.stderr, painter(color));
+  const color = ui.colorEnabled(process.stderr);
+  const progress = new ui.Progress(opts.dryRun ? 3 : 7, process.stderr, ui.painter(color));
+  const session: Session = { opts, ui, review, tf, progress, out: ui.painter(ui.colorEnabled(process.stdout)), color };
   handleSignals(tf.interrupt);
 
   const { environments, notes } = await progress.step("config", () => loadEnvironments(opts));
@@ -50,10 +62,10 @@ async function deploy(opts: DeployOptions): Promise<number> {
 
   let binary: import("./lib/terraform").Binary | undefined;
   if (!opts.dryRun) {
-    const env = environments[0];
-    const found = await progress.step("preflight", () => preflight(opts, env));
-    binary = found.binary;
+    const { preflight } = await import("./lib/preflight.js");
+    const found = await progress.step("preflight", () => preflight({ binary: opts.binary, env: environments[0], cwd: ROOT }));
     for (const line of found.notes) progress.note(`    ${line}`);
+    binary = found.binary;
   }
 
   if (opts.skipTypecheck) progress.skip("type-check", "--skip-typecheck");
@@ -64,25 +76,30 @@ async function deploy(opts: DeployOptions): Promise<number> {
     try {
       synthesize(environments, OUTDIR);
     } catch (error) {
-      throw new DeployError(`synth failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ui.DeployError(`synth failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   });
 
-  if (!binary) {
-    const { readStackSummary } = await import("../stacks/synth-summary.js");
-    for (const env of environments) {
-      const s = readStackSummary(OUTDIR, env.name);
-      const file = `${OUTDIR}/stacks/${env.name}/cdk.tf.json`;
-      process.stdout.write(`\n${review.renderDryRun({ environment: env.name, resources: s.resources, dataSources: s.dataSources, outputs: s.outputs.length, file }, out)}`);
-    }
-    process.stdout.write("\nDry run: terraform did not run and nothing was sent to AWS. A real plan compares with what exists.\n");
-    return EXIT.ok;
-  }
+  return binary ? planAndApply(session, environments[0], binary) : printDryRun(session, environments);
+}
 
-  const env = environments[0];
-  const bin = binary;
+/** --dry-run: what each synthesized stack would create, as the plan review's table. */
+async function printDryRun({ review, out }: Session, environments: readonly EnvironmentConfig[]): Promise<number> {
+  const { readStackSummary } = await import("../stacks/synth-summary.js");
+  for (const { name } of environments) {
+    const s = readStackSummary(OUTDIR, name);
+    const file = `${OUTDIR}/stacks/${name}/cdk.tf.json`;
+    process.stdout.write(`\n${review.renderDryRun({ environment: name, resources: s.resources, dataSources: s.dataSources, outputs: s.outputs.length, file }, out)}`);
+  }
+  process.stdout.write("\nDry run: terraform did not run and nothing was sent to AWS. A real plan compares with what exists.\n");
+  return EXIT.ok;
+}
+
+/** init, plan to a temporary plan file, review, confirmation, apply of that file, outputs. */
+async function planAndApply(session: Session, env: EnvironmentConfig, bin: import("./lib/terraform").Binary): Promise<number> {
+  const { opts, progress, review, tf, ui, out } = session;
   const stackDir = `${OUTDIR}/stacks/${env.name}`;
-  const noColor = color ? [] : ["-no-color"];
+  const noColor = session.color ? [] : ["-no-color"];
   const terraform = async (subcommand: string, rest: string[], options: { capture?: boolean; ok?: number[] } = {}) => {
     const result = await tf.run(bin, tf.terraformArgs(stackDir, subcommand, ...rest), { cwd: ROOT, capture: options.capture });
     if (!(options.ok ?? [0]).includes(result.code)) {
@@ -112,31 +129,18 @@ async function deploy(opts: DeployOptions): Promise<number> {
   }
 
   const shown = await terraform("show", ["-json", planFile], { capture: true });
-  let summary;
+  let summary: import("./lib/plan-review").PlanSummary;
   try {
     summary = review.summarizePlan(JSON.parse(shown.stdout));
   } catch (error) {
-    throw new DeployError(`cannot read the plan from ${bin.name} show -json: ${(error as Error).message}`);
+    throw new ui.DeployError(`cannot read the plan from ${bin.name} show -json: ${(error as Error).message}`);
   }
   process.stdout.write(`\n${review.renderPlanReview(env.name, summary, out)}\n`);
-
   if (opts.planOnly) {
     process.stdout.write(`Plan only (--plan-only): nothing applied to ${env.name}.\n`);
     return EXIT.ok;
   }
-  if (opts.autoApprove) {
-    progress.note(`Applying without a prompt (--auto-approve).`);
-  } else {
-    if (!process.stdin.isTTY) {
-      throw new DeployError("refusing to apply without confirmation: stdin is not a terminal. Pass --auto-approve to apply this plan unattended, or --plan-only to review only");
-    }
-    const destructive = opts.destroy || summary.destructive.length > 0;
-    const answer = destructive
-      ? await ask(`${opts.destroy ? `Destroy ${env.name}` : "This plan replaces or deletes stateful resources"}. Type the environment name (${env.name}) to apply: `)
-      : await ask(`Apply these changes to ${env.name}? [y/N] `);
-    const confirmed = destructive ? answer === env.name : /^y(es)?$/i.test(answer);
-    if (!confirmed) throw new DeployError(`not applied: ${destructive ? `the answer was not "${env.name}"` : "not confirmed"}`);
-  }
+  await confirm(session, env.name, opts.destroy || summary.destructive.length > 0);
 
   await progress.step(`${bin.name} apply`, () => terraform("apply", ["-input=false", ...noColor, planFile]), { streams: true });
   if (opts.destroy) {
@@ -144,13 +148,31 @@ async function deploy(opts: DeployOptions): Promise<number> {
     return EXIT.ok;
   }
   const outputs = await tf.run(bin, tf.terraformArgs(stackDir, "output", "-json"), { cwd: ROOT, capture: true });
-  if (outputs.code !== 0) {
-    progress.note(`warning: the apply succeeded, but ${bin.name} output failed (exit ${outputs.code})`);
-    return EXIT.ok;
-  }
   const { renderOutputs } = await import("./lib/output.js");
-  process.stdout.write(`\n${renderOutputs(env.name, JSON.parse(outputs.stdout || "{}"))}`);
+  try {
+    if (outputs.code !== 0) throw new Error(`exit ${outputs.code}`);
+    process.stdout.write(`\n${renderOutputs(env.name, JSON.parse(outputs.stdout || "{}"))}`);
+  } catch (error) {
+    progress.note(`warning: the apply succeeded, but ${bin.name} output failed (${(error as Error).message})`);
+  }
   return EXIT.ok;
+}
+
+/**
+ * --auto-approve, or a yes on the terminal: y/N, or the environment name for destructive
+ * plans. Without a terminal and without --auto-approve: refuse (DeployError, exit 1).
+ */
+async function confirm({ opts, progress, ui }: Session, environment: string, destructive: boolean): Promise<void> {
+  if (opts.autoApprove) return progress.note("Applying without a prompt (--auto-approve).");
+  if (!process.stdin.isTTY) {
+    throw new ui.DeployError("refusing to apply without confirmation: stdin is not a terminal. Pass --auto-approve to apply this plan unattended, or --plan-only to review only");
+  }
+  const what = opts.destroy ? `Destroy ${environment}` : "This plan replaces or deletes stateful resources";
+  const answer = destructive
+    ? await ui.ask(`${what}. Type the environment name (${environment}) to apply: `)
+    : await ui.ask(`Apply these changes to ${environment}? [y/N] `);
+  const confirmed = destructive ? answer === environment : /^y(es)?$/i.test(answer);
+  if (!confirmed) throw new ui.DeployError(`not applied: ${destructive ? `the answer was not "${environment}"` : "not confirmed"}`);
 }
 
 /**
@@ -177,22 +199,6 @@ async function loadEnvironments(opts: DeployOptions): Promise<{ environments: re
   if (problems.length) throw new ConfigError(problems);
   const notes = [`    ${config.file}: ${selected.map((e) => e.name).join(", ")}`, ...config.warnings.map((w) => `warning: ${w}`)];
   return { environments: selected, notes };
-}
-
-/** The binary and its version, AWS credentials, and where the state lives; notes for the user. */
-async function preflight(opts: DeployOptions, env: EnvironmentConfig) {
-  const tf = await import("./lib/terraform.js");
-  const { checkAwsCredentials } = await import("./lib/preflight.js");
-  const { DeployError } = await import("./lib/ui.js");
-  const binary = await tf.findBinary(opts.binary);
-  const version = await tf.binaryVersion(binary, ROOT);
-  const s3 = env.stateBackend;
-  if (s3 && version && !tf.versionAtLeast(version, tf.MIN_VERSION_FOR_LOCKFILE)) {
-    throw new DeployError(`state_backend uses S3 native locking (use_lockfile), which needs ${binary.name} >= ${tf.MIN_VERSION_FOR_LOCKFILE}; ${binary.path} is ${version}`);
-  }
-  const credentials = await checkAwsCredentials({ env: process.env, region: env.settings.region });
-  const state = s3 ? `s3://${s3.bucket}/${s3.key} (${s3.region}, use_lockfile)` : `local file terraform.${env.name}.tfstate`;
-  return { binary, notes: [`${binary.name} ${version ?? "(version unknown)"}: ${binary.path}`, `AWS credentials: ${credentials}`, `state: ${state}`] };
 }
 
 function removePlanFiles(): void {

@@ -1,6 +1,9 @@
-/** scripts/lib/preflight.ts (the offline part) and scripts/lib/terraform.ts version checks. */
+/** scripts/lib/preflight.ts (the offline part) and scripts/lib/terraform.ts binary and version checks. */
 import { profileNames, staticCredentialSource } from "../../scripts/lib/preflight";
-import { versionAtLeast } from "../../scripts/lib/terraform";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findBinary, versionAtLeast } from "../../scripts/lib/terraform";
 
 const CONFIG = "[default]\nregion = eu-west-1\n\n[profile dev-admin]\nsso_session = corp\n[sso-session corp]\n";
 const CREDENTIALS = "[ci]\naws_access_key_id = AKIA...\n";
@@ -40,4 +43,36 @@ test.each([
   ["2.0.0", "1.10.0", true],
 ])("version %s >= %s: %s", (version, minimum, expected) => {
   expect(versionAtLeast(version, minimum)).toBe(expected);
+});
+
+describe("findBinary: terraform first, then tofu, from PATH", () => {
+  const path = process.env.PATH;
+  const dirWith = (...names: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "wg-ha-bin-"));
+    for (const name of names) {
+      writeFileSync(join(dir, name), "#!/bin/sh\n");
+      chmodSync(join(dir, name), 0o755);
+    }
+    return dir;
+  };
+  afterEach(() => (process.env.PATH = path));
+
+  test.each([
+    [["terraform", "tofu"], undefined, "terraform"],
+    [["tofu"], undefined, "tofu"],
+    [["terraform", "tofu"], "tofu", "tofu"],
+  ] as const)("on PATH %j, requested %s: %s", async (names, requested, expected) => {
+    const dir = dirWith(...names);
+    process.env.PATH = dir;
+    expect(await findBinary(requested)).toEqual({ name: expected, path: join(dir, expected) });
+  });
+
+  test.each([
+    [[], undefined, "neither terraform nor tofu found on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install) or OpenTofu >= 1.10"],
+    [["terraform"], "tofu", "tofu not found on PATH: install Terraform >= 1.10"],
+    [["tofu"], "terraform", "terraform not found on PATH"],
+  ] as const)("on PATH %j, requested %s: DeployError", async (names, requested, message) => {
+    process.env.PATH = dirWith(...names);
+    await expect(findBinary(requested)).rejects.toThrow(message);
+  });
 });

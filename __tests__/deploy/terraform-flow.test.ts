@@ -97,28 +97,20 @@ test("--destroy --target --target --auto-approve: -destroy and one -target= each
   expect(result.stdout).toContain("dev destroyed.");
 });
 
-test("--refresh-only --plan-only with tofu as the only binary on PATH (auto-detected)", () => {
-  const result = sandbox.run([...DEV, "--refresh-only", "--plan-only"], { bins: ["tofu"] });
+test("--refresh-only --plan-only --binary tofu: tofu is used even with terraform on PATH", () => {
+  const result = sandbox.run([...DEV, "--refresh-only", "--plan-only", "--binary", "tofu"]);
   expect(result.status).toBe(0);
   expect(new Set(result.calls.map((c) => c.bin))).toEqual(new Set(["tofu"]));
   expect(callsTo(result, "plan")[0]).toEqual([CHDIR, "plan", "-input=false", `-out=${planFileOf(result)}`, "-detailed-exitcode", "-refresh-only", "-no-color"]);
   expect(result.stderr).toMatch(/==> \[5\/7\] tofu init/);
 });
 
-test("--binary tofu uses tofu even when terraform is on PATH", () => {
-  const result = sandbox.run([...DEV, "--binary", "tofu", "--plan-only"]);
-  expect(result.status).toBe(0);
-  expect(new Set(result.calls.map((c) => c.bin))).toEqual(new Set(["tofu"]));
-});
-
-test.each([
-  ["no binary at all", [], [], "error: neither terraform nor tofu found on PATH: install Terraform >= 1.10"],
-  ["--binary tofu missing", ["--binary", "tofu"], ["terraform"], "error: tofu not found on PATH: install Terraform >= 1.10"],
-] as const)("missing binary (%s): exit 1 with how to install, before synth", (_name, args, bins, message) => {
+// The choice between terraform and tofu is unit-tested (preflight.test.ts); this is the CLI's answer.
+test("no terraform and no tofu on PATH: exit 1 with how to install, before synth", () => {
   sandbox.clearOutput();
-  const result = sandbox.run([...DEV, ...args], { bins: [...bins] });
+  const result = sandbox.run(DEV, { bins: [] });
   expect(result.status).toBe(1);
-  expect(result.stderr).toContain(message);
+  expect(result.stderr).toContain("error: neither terraform nor tofu found on PATH: install Terraform >= 1.10");
   expect(result.stderr).toContain("https://developer.hashicorp.com/terraform/install");
   expect(result.stderr).toMatch(/==> \[2\/7\] preflight \.\.\. failed/);
   expect(result.calls).toEqual([]);

@@ -1,6 +1,7 @@
 /**
- * Are there AWS credentials terraform's AWS provider can use? Checked before init/plan so the
- * user gets one clear message instead of a provider error after a minute of work.
+ * What must hold before terraform runs: the binary (and a version that supports the backend)
+ * and AWS credentials terraform's AWS provider can use. Checked first, so the user gets one
+ * clear message in a second instead of a provider error after a minute of work.
  *
  * Method (no AWS SDK): when the `aws` CLI is on PATH, `aws sts get-caller-identity` proves the
  * credentials work. Otherwise look where the provider looks, in its order: environment keys,
@@ -13,6 +14,9 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { which } from "zx";
+import type { EnvironmentConfig } from "../../stacks/config/environment";
+import type { BinaryName } from "./cli-args";
+import { binaryVersion, findBinary, MIN_VERSION_FOR_LOCKFILE, versionAtLeast, type Binary } from "./terraform";
 import { DeployError } from "./ui";
 
 export const CREDENTIALS_HELP = [
@@ -138,4 +142,24 @@ export async function checkAwsCredentials({ env, region }: CredentialCheck): Pro
   if (found) return `${found} (not verified: no aws CLI on PATH)`;
   if (await imdsAvailable(env)) return "EC2 instance metadata (instance role)";
   throw new DeployError(CREDENTIALS_HELP);
+}
+
+/** The binary and its version, AWS credentials, and where the state lives, with notes for the user. */
+export async function preflight(options: {
+  readonly binary?: BinaryName;
+  readonly env: EnvironmentConfig;
+  readonly cwd: string;
+}): Promise<{ binary: Binary; notes: string[] }> {
+  const { env } = options;
+  const binary = await findBinary(options.binary);
+  const version = await binaryVersion(binary, options.cwd);
+  const s3 = env.stateBackend;
+  if (s3 && version && !versionAtLeast(version, MIN_VERSION_FOR_LOCKFILE)) {
+    throw new DeployError(
+      `state_backend uses S3 native locking (use_lockfile), which needs ${binary.name} >= ${MIN_VERSION_FOR_LOCKFILE}; ${binary.path} is ${version}`,
+    );
+  }
+  const credentials = await checkAwsCredentials({ env: process.env, region: env.settings.region });
+  const state = s3 ? `s3://${s3.bucket}/${s3.key} (${s3.region}, use_lockfile)` : `local file terraform.${env.name}.tfstate`;
+  return { binary, notes: [`${binary.name} ${version ?? "(version unknown)"}: ${binary.path}`, `AWS credentials: ${credentials}`, `state: ${state}`] };
 }
