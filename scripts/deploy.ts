@@ -102,14 +102,11 @@ async function planAndApply(session: Session, env: EnvironmentConfig, bin: impor
   const noColor = session.color ? [] : ["-no-color"];
   const terraform = async (subcommand: string, rest: string[], options: { capture?: boolean; ok?: number[] } = {}) => {
     const result = await tf.run(bin, tf.terraformArgs(stackDir, subcommand, ...rest), { cwd: ROOT, capture: options.capture });
-    if (!(options.ok ?? [0]).includes(result.code)) {
-      if (subcommand === "init") process.stderr.write(result.stdout);
-      throw new tf.TerraformFailed(bin, subcommand, result.code);
-    }
+    if (!(options.ok ?? [0]).includes(result.code)) throw new tf.TerraformFailed(bin, subcommand, result.code);
     return result;
   };
 
-  await progress.step(`${bin.name} init`, () => terraform("init", ["-input=false", ...noColor], { capture: true }));
+  await progress.step(`${bin.name} init`, () => terraform("init", ["-input=false", ...noColor]), { streams: true });
 
   const planFile = `wg-ha-${randomBytes(4).toString("hex")}.tfplan`;
   planFiles.add(join(ROOT, stackDir, planFile));

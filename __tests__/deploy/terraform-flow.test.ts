@@ -148,7 +148,7 @@ test.each(["init", "plan", "apply"])("terraform %s fails: its stderr is shown, e
   const result = sandbox.run([...DEV, "--auto-approve"], { env: { STUB_FAIL: subcommand } });
   expect(result.status).toBe(1);
   expect(result.stderr).toContain(`Error: stub ${subcommand} failure: AccessDenied from the stub`);
-  expect(result.stderr).toContain(`stub ${subcommand}: partial output`); // init's captured stdout is shown on failure too
+  expect(result.stderr).toContain(`stub ${subcommand}: partial output`); // its stdout too, on stderr
   expect(result.stderr).toMatch(new RegExp(`error: terraform ${subcommand} failed \\(exit 1\\)\\n$`));
   expect(result.planFiles).toEqual([]);
 });
