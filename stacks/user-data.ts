@@ -79,6 +79,8 @@ export function renderSettingsFile(input: UserDataInput): string {
     WG_HA_STATE_DIR: STORE_MOUNT,
     WG_HA_LOCAL_DIR: LOCAL_STATE_DIR,
     WG_HA_SYNC_INTERVAL_SECONDS: "1",
+    WG_HA_SYNC_HEARTBEAT_SECONDS: "5",
+    WG_HA_SYNC_VERIFY_SECONDS: "60",
     WG_HA_SYNC_STALE_SECONDS: "30",
     WG_HA_AGENT_ADDRESS: "0.0.0.0",
     WG_HA_AGENT_PORT: String(s.agent_port),
