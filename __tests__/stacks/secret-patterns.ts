@@ -13,12 +13,14 @@ export interface SecretPattern {
 export const SECRET_PATTERNS: readonly SecretPattern[] = [
   { name: "WireGuard key", pattern: /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=(?![A-Za-z0-9+/=])/ },
   { name: "PEM block", pattern: /-----BEGIN [A-Z0-9 ]+-----/ },
-  { name: "AWS access key ID", pattern: /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])/ },
+  // AWS's documented example credentials (AKIAIOSFODNN7EXAMPLE, wJalr...EXAMPLEKEY) are public test vectors.
+  { name: "AWS access key ID", pattern: /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])/, except: /EXAMPLE/ },
   {
     name: "AWS secret access key",
     // 40 base64 characters with upper, lower and digit, standing alone (not part of a longer token).
     pattern: /(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*\d)[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/,
-    except: /^[a-z0-9-]*(?:\/[A-Z][A-Za-z0-9]*)+$/, // a construct path: <stack>/PascalCase/Segments
+    // A construct path (<stack>/PascalCase/Segments), or AWS's documented example secret key.
+    except: /^[a-z0-9-]*(?:\/[A-Z][A-Za-z0-9]*)+$|EXAMPLEKEY$/,
   },
 ];
 

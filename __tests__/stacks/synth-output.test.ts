@@ -11,7 +11,7 @@ import { findSecrets } from "./secret-patterns";
 import { EXAMPLE_ENVIRONMENTS, ROOT, synthExamples, type Synthesized } from "./synth";
 
 /** A machine path starts a value or follows a separator (".../cloudwatch/home?..." in a URL is not one). */
-const ABSOLUTE_PATH = /(?<![\w.-])\/(?:work|home|root|tmp|Users|var\/folders)\b|[A-Z]:\\\\/g;
+const ABSOLUTE_PATH = /(?<![\w.-])\/(?:work|home|root|tmp|Users|var\/folders)\b|(?<![\w])[A-Z]:\\\\(?:Users|Windows)\b/g;
 
 let synths: Synthesized[];
 /** Two separate `npm run synth` processes into two output directories. */
@@ -66,7 +66,8 @@ test("no absolute path, account ID or timestamp in any synthesized file", () => 
 
 test("the absolute-path check catches CDKTF's default local backend path", () => {
   expect('{"local": {"path": "/work/main/terraform.dev.tfstate"}}'.match(ABSOLUTE_PATH)).toEqual(["/work"]);
-  expect('"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=x"'.match(ABSOLUTE_PATH)).toBeNull();
+  expect('"C:\\\\Users\\\\me\\\\terraform.tfstate"'.match(ABSOLUTE_PATH)).toEqual(["C:\\\\Users"]);
+  expect('"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=x" "WG_HA_SYNC_SECONDS:\\\\n"'.match(ABSOLUTE_PATH)).toBeNull();
 });
 
 test("the local backend keeps state at a relative path", () => {
@@ -93,7 +94,8 @@ describe("the secret scanner itself", () => {
   ])("finds %s", (_name, text, kind) => {
     expect(findSecrets(text)).toContainEqual(expect.stringMatching(new RegExp(`^${kind}: `)));
   });
-  test("ignores ARNs, logical IDs, construct paths, base64 of other lengths", () => {
+  test("ignores ARNs, logical IDs, construct paths, AWS's documented example keys, base64 of other lengths", () => {
+    expect(findSecrets('sigv4(m, u, h, b, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")')).toEqual([]);
     expect(findSecrets('"path": "dev/LoadBalancer/EgressHealthCheckToServers0"')).toEqual([]);
     expect(findSecrets('"${aws_efs_file_system.SharedStorage_FileSystem_F5BC6D69.arn}" arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore')).toEqual([]);
     expect(findSecrets(randomBytes(48).toString("base64"))).toEqual([]);
