@@ -47,6 +47,7 @@ export async function startCluster(prefix: string, opts: Omit<ClusterOptions, "s
     healthIntervalSeconds: 1,
     unhealthyThreshold: 2,
     healthyThreshold: 2,
+    lifetimeSeconds: 900, // self-destructs if this test process dies without cleaning up
     ...(process.env.WG_HA_TEST_AGENT ? { agentPath: process.env.WG_HA_TEST_AGENT } : {}),
     ...opts,
   });

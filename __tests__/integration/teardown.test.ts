@@ -4,9 +4,9 @@
  * is a no-op.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCluster, findLeftovers, readState } from "../../scripts/lib/cluster";
+import { destroyCluster, findLeftovers, LocalCluster, readState, waitFor } from "../../scripts/lib/cluster";
 import { isAlive } from "../../scripts/lib/cluster/exec";
 import { clusterStateDir, describeIntegration } from "./helpers";
 
@@ -19,7 +19,10 @@ describeIntegration("teardown after a crash", () => {
   beforeAll(() => {
     if (existsSync(stateDir)) destroyCluster(stateDir);
   });
-  afterAll(() => destroyCluster(stateDir));
+  afterAll(() => {
+    destroyCluster(stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
 
   test("removes everything recorded, idempotently", async () => {
     const script = `
@@ -51,5 +54,21 @@ describeIntegration("teardown after a crash", () => {
     expect(recorded.filter(isAlive)).toEqual([]);
     expect(existsSync(stateDir)).toBe(false);
     expect(destroyCluster(stateDir)).toEqual({ namespaces: [], processes: 0, sockets: [] });
+  }, 60_000);
+
+  test("a cluster past its lifetime tears itself down (the LB poller does it)", async () => {
+    const cluster = await LocalCluster.up({
+      stateDir,
+      prefix: PREFIX,
+      servers: 1,
+      healthIntervalSeconds: 1,
+      lifetimeSeconds: 4,
+      ...(process.env.WG_HA_TEST_AGENT ? { agentPath: process.env.WG_HA_TEST_AGENT } : {}),
+    });
+    const recorded = [...cluster.state.processes, ...cluster.state.servers.flatMap((s) => s.processes)];
+    await waitFor("the self-teardown", () => findLeftovers(PREFIX).namespaces.length === 0 && recorded.every((p) => !isAlive(p)), 20_000, 200);
+    expect(findLeftovers(PREFIX)).toEqual({ namespaces: [], sockets: [] });
+    expect(existsSync(join(stateDir, "state.json"))).toBe(false); // logs kept, cluster gone
+    destroyCluster(stateDir);
   }, 60_000);
 });

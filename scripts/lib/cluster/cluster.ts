@@ -65,6 +65,11 @@ export interface ClusterOptions {
   readonly agentPath?: string;
   /** Return from up() only once the LB's target is healthy. @default true */
   readonly waitHealthy?: boolean;
+  /**
+   * After this many seconds the LB poller tears the whole cluster down by itself (logs kept), so
+   * a test process that dies without cleanup leaves nothing running for long. @default unlimited
+   */
+  readonly lifetimeSeconds?: number;
 }
 
 export interface SyncStatus {
@@ -155,6 +160,7 @@ export class LocalCluster {
         healthTimeoutSeconds: opts.healthTimeoutSeconds ?? Math.min(2, interval),
       },
       extraSettings: { ...opts.extraSettings },
+      ...(opts.lifetimeSeconds ? { expiresAt: Date.now() / 1000 + opts.lifetimeSeconds } : {}),
       namespaces: [],
       interfaces: [],
       servers: [],

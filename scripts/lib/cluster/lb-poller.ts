@@ -11,6 +11,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { chooseTarget, initialHealth, recordProbe, switchTarget, type TargetHealth } from "./lb";
 import { readJson, readState, stateFile, writeJsonAtomic } from "./state";
+import { destroyCluster } from "./teardown";
 import { AGENT_PORT } from "./topology";
 
 export interface LbStatus {
@@ -59,6 +60,11 @@ async function main(stateDir: string): Promise<void> {
     try {
       state = readState(stateDir);
     } catch {
+      break;
+    }
+    if (state.expiresAt && Date.now() / 1000 > state.expiresAt) {
+      log(`lifetime over: tearing the cluster down (logs kept)`);
+      destroyCluster(stateDir, { keepFiles: true });
       break;
     }
     const results = await Promise.all(

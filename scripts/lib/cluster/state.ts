@@ -62,6 +62,8 @@ export interface ClusterState {
   readonly agentPath: string;
   readonly lb: LbSettings & { readonly namespace: string; readonly table: string; readonly dir: string };
   readonly extraSettings: Readonly<Record<string, string>>;
+  /** Epoch seconds after which the LB poller tears the cluster down (ClusterOptions.lifetimeSeconds). */
+  readonly expiresAt?: number;
   /** Every namespace this cluster created or was about to create, in creation order. */
   namespaces: string[];
   /** WireGuard interface names (their userspace sockets are global). */

@@ -33,7 +33,8 @@ export function destroyCluster(stateDir: string, opts: TeardownOptions = {}): Te
   const state = readState(stateDir);
   // Recorded processes first (the LB poller would otherwise keep rewriting rules), then whatever
   // runs inside our namespaces (wireguard-go daemons forked by bootstrap or wg-quick).
-  const records = allProcessRecords(state);
+  // Never ourselves: the LB poller runs this when the cluster's lifetime is over.
+  const records = allProcessRecords(state).filter((p) => p.pid !== process.pid);
   killProcessesSync(records);
   let killed = records.length;
   for (const ns of state.namespaces) {
