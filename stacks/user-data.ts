@@ -9,6 +9,7 @@
  * Scripts (shell, and the Python agent, which is written for it) ship without their full-line
  * comments and blank lines (size); their code is unchanged.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { EnvironmentConfig } from "./config/environment";
@@ -26,6 +27,20 @@ export interface UserDataInput {
   readonly lifecycleHookName: string;
   /** CloudWatch log group for the servers' logs (token or literal). */
   readonly logGroupName: string;
+  /**
+   * Where the stack uploaded renderTemplateBundle(os): the user data then carries only the
+   * settings and downloads the templates from S3 at first boot (the instance role needs
+   * s3:GetObject on that object). Needed once templates/ no longer fits EC2's 16 KB inline.
+   * @default - every file inline in the user data
+   */
+  readonly bundle?: TemplateBundleLocation;
+}
+
+export interface TemplateBundleLocation {
+  /** S3 bucket name (token or literal). */
+  readonly bucket: string;
+  /** Object key: renderTemplateBundle(os).key (content-addressed, so a change re-rolls the servers). */
+  readonly key: string;
 }
 
 /** Where templates/ lives (the renderer reads it at synth time). */
@@ -126,20 +141,79 @@ function writeFile(path: string, permissions: string, content: string): string {
   return `  - path: ${path}\n    permissions: "${permissions}"\n    content: |\n${blockScalar(content, "      ")}\n`;
 }
 
+/** A file's content as it is installed (scripts without comment lines). */
+function shippedContent(f: UserDataFile, templatesDir: string): string {
+  const text = readFileSync(join(templatesDir, f.source), "utf8");
+  return isScript(f) ? stripShellComments(text) : text;
+}
+
 export function renderUserData(input: UserDataInput, templatesDir = TEMPLATES_DIR): string {
   const os = input.env.settings.os;
-  const files = userDataFiles(os, templatesDir).map((f) => {
-    const text = readFileSync(join(templatesDir, f.source), "utf8");
-    return writeFile(f.path, f.permissions, isScript(f) ? stripShellComments(text) : text);
-  });
-  return [
-    "#cloud-config\n",
-    "write_files:\n",
-    writeFile("/etc/wg-ha/wg-ha.env", "0644", renderSettingsFile(input)),
-    ...files,
-    "runcmd:\n",
+  const start = [
     `  - [bash, ${LIB_DIR}/os/${os}.sh]\n`,
     "  - [systemctl, daemon-reload]\n",
     `  - [systemctl, enable, --now, ${UNITS.join(", ")}]\n`,
-  ].join("");
+  ];
+  const settings = writeFile("/etc/wg-ha/wg-ha.env", "0644", renderSettingsFile(input));
+  if (input.bundle) {
+    const url = `s3://${input.bundle.bucket}/${input.bundle.key}`;
+    const fetch = `aws s3 cp --only-show-errors --region ${input.env.settings.region} ${url} /run/wg-ha-templates.tar && tar -xf /run/wg-ha-templates.tar -C / --no-same-owner && rm -f /run/wg-ha-templates.tar`;
+    return [
+      "#cloud-config\n",
+      "write_files:\n",
+      settings,
+      "runcmd:\n",
+      // Ubuntu has no AWS CLI preinstalled: its distro package (Amazon Linux ships one).
+      `  - [sh, -c, "command -v aws >/dev/null || { apt-get update -q && apt-get install -y -q awscli; }"]\n`,
+      `  - [sh, -c, "for i in 1 2 3 4 5 6; do ${fetch} && exit 0; sleep 10; done; exit 1"]\n`,
+      ...start,
+    ].join("");
+  }
+  const files = userDataFiles(os, templatesDir).map((f) => writeFile(f.path, f.permissions, shippedContent(f, templatesDir)));
+  return ["#cloud-config\n", "write_files:\n", settings, ...files, "runcmd:\n", ...start].join("");
+}
+
+export interface TemplateBundle {
+  /** An uncompressed POSIX (ustar) tar of userDataFiles(os), paths relative to /: deterministic bytes. */
+  readonly content: Buffer;
+  readonly sha256: string;
+  /** Content-addressed object key, e.g. wg-ha/templates-ubuntu-22.04-<sha256 prefix>.tar. */
+  readonly key: string;
+}
+
+/** The files of userDataFiles(os) as a tar for S3 (UserDataInput.bundle). */
+export function renderTemplateBundle(os: OperatingSystem, templatesDir = TEMPLATES_DIR): TemplateBundle {
+  const blocks: Buffer[] = [];
+  for (const f of userDataFiles(os, templatesDir)) {
+    const data = Buffer.from(shippedContent(f, templatesDir));
+    blocks.push(tarHeader(f.path.replace(/^\//, ""), data.length, f.permissions === "0755" ? 0o755 : 0o644), data);
+    blocks.push(Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024)); // end of archive
+  const content = Buffer.concat(blocks);
+  const sha256 = createHash("sha256").update(content).digest("hex");
+  return { content, sha256, key: `wg-ha/templates-${os}-${sha256.slice(0, 16)}.tar` };
+}
+
+/** A ustar header: owner root, mtime 0 (deterministic). */
+function tarHeader(path: string, size: number, mode: number): Buffer {
+  if (Buffer.byteLength(path) > 100) throw new Error(`tar path too long: ${path}`);
+  const h = Buffer.alloc(512);
+  const octal = (value: number, offset: number, length: number) => h.write(`${value.toString(8).padStart(length - 1, "0")}\0`, offset, length, "ascii");
+  h.write(path, 0, 100, "utf8");
+  octal(mode, 100, 8);
+  octal(0, 108, 8); // uid
+  octal(0, 116, 8); // gid
+  octal(size, 124, 12);
+  octal(0, 136, 12); // mtime
+  h.write("        ", 148, 8, "ascii"); // checksum placeholder
+  h.write("0", 156, 1, "ascii"); // regular file
+  h.write("ustar\0", 257, 6, "ascii");
+  h.write("00", 263, 2, "ascii");
+  h.write("root", 265, 32, "ascii");
+  h.write("root", 297, 32, "ascii");
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "ascii");
+  return h;
 }

@@ -9,7 +9,7 @@ import { dirname, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { resolveEnvironment } from "../../stacks/config/environment";
 import { DEFAULTS, OPERATING_SYSTEMS, type OperatingSystem } from "../../stacks/config/schema";
-import { isScript, renderSettingsFile, renderUserData, stripShellComments, TEMPLATES_DIR, UNITS, userDataFiles, type UserDataInput } from "../../stacks/user-data";
+import { isScript, renderSettingsFile, renderTemplateBundle, renderUserData, stripShellComments, TEMPLATES_DIR, UNITS, userDataFiles, type UserDataInput } from "../../stacks/user-data";
 import { findSecrets } from "../stacks/secret-patterns";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -173,5 +173,43 @@ describe.each(OPERATING_SYSTEMS)("user data for %s", (os) => {
   test("contains no secret (no WireGuard key, PEM block or AWS key)", () => {
     expect(findSecrets(text)).toEqual([]);
     expect(text).not.toMatch(/PrivateKey\s*=\s*[A-Za-z0-9+/]{42}/);
+  });
+});
+
+describe.each(OPERATING_SYSTEMS)("user data with the templates in S3 (bundle) for %s", (os) => {
+  const bundle = renderTemplateBundle(os);
+  const text = renderUserData({ ...input(os), bundle: { bucket: "wg-ha-dev-templates", key: bundle.key } });
+  const doc = yaml.load(text) as CloudConfig;
+
+  test("carries only the settings, downloads and unpacks the bundle, then starts like the inline one", () => {
+    expect(doc.write_files.map((f) => f.path)).toEqual(["/etc/wg-ha/wg-ha.env"]);
+    expect(doc.runcmd[1].join(" ")).toContain(`aws s3 cp --only-show-errors --region eu-west-1 s3://wg-ha-dev-templates/${bundle.key} /run/wg-ha-templates.tar`);
+    expect(doc.runcmd.slice(2)).toEqual([
+      ["bash", `/usr/local/lib/wg-ha/os/${os}.sh`],
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", ...UNITS],
+    ]);
+    expect(gzipSync(Buffer.from(text)).length).toBeLessThan(2048);
+  });
+
+  test("the bundle is a deterministic tar of the shipped files with their modes", () => {
+    expect(renderTemplateBundle(os).sha256).toBe(bundle.sha256);
+    expect(bundle.key).toBe(`wg-ha/templates-${os}-${bundle.sha256.slice(0, 16)}.tar`);
+    const dir = mkdtempSync(join(tmpdir(), "wg-ha-bundle-"));
+    try {
+      writeFileSync(join(dir, "b.tar"), bundle.content);
+      const list = spawnSync("tar", ["-tvf", join(dir, "b.tar")], { encoding: "utf8" });
+      expect(list.status).toBe(0);
+      for (const f of userDataFiles(os)) {
+        expect(list.stdout).toMatch(new RegExp(`^${f.permissions === "0755" ? "-rwxr-xr-x" : "-rw-r--r--"} root/root .* ${f.path.slice(1)}$`, "m"));
+      }
+      expect(spawnSync("tar", ["-xf", join(dir, "b.tar"), "-C", dir]).status).toBe(0);
+      for (const f of userDataFiles(os)) {
+        const source = readFileSync(join(TEMPLATES_DIR, f.source), "utf8");
+        expect(readFileSync(join(dir, f.path), "utf8")).toBe(isScript(f) ? stripShellComments(source) : source);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
