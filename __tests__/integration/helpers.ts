@@ -3,7 +3,7 @@
  * elsewhere), one cluster per test file with a fixed prefix (a leftover of a crashed earlier run
  * with the same prefix is torn down first), and measured numbers printed at the end.
  */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { destroyCluster, LocalCluster, missingPrerequisites, type ClusterOptions } from "../../scripts/lib/cluster";
@@ -40,7 +40,10 @@ export function clusterStateDir(prefix: string): string {
  */
 export async function startCluster(prefix: string, opts: Omit<ClusterOptions, "stateDir" | "prefix"> = {}): Promise<LocalCluster> {
   const stateDir = clusterStateDir(prefix);
-  if (existsSync(stateDir)) destroyCluster(stateDir);
+  if (existsSync(stateDir)) {
+    destroyCluster(stateDir); // a crashed earlier run's cluster, if any
+    rmSync(stateDir, { recursive: true, force: true }); // and kept logs/store: every run starts empty
+  }
   return LocalCluster.up({
     stateDir,
     prefix,

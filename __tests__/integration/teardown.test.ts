@@ -18,6 +18,7 @@ describeIntegration("teardown after a crash", () => {
 
   beforeAll(() => {
     if (existsSync(stateDir)) destroyCluster(stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
   });
   afterAll(() => {
     destroyCluster(stateDir);

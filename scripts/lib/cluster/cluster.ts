@@ -131,6 +131,9 @@ export class LocalCluster {
     if (existsSync(stateFile(stateDir))) {
       throw new Error(`a cluster already exists in ${stateDir} (tear it down first)`);
     }
+    if (readdirSafe(stateDir).length) {
+      throw new Error(`${stateDir} holds files of an earlier cluster (its store and logs): remove it or use another directory`);
+    }
     const prefix = opts.prefix ?? topo.randomPrefix();
     topo.checkPrefix(prefix);
     const interval = opts.healthIntervalSeconds ?? 5;
