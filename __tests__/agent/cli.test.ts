@@ -7,22 +7,26 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { stripShellComments } from "../../stacks/user-data";
-import { AGENT, FAKE_WG, makeFixture, metricTable, PYTHON, removeFixtures, runAgent } from "./harness";
+import { AGENT, agentSigv4, FAKE_WG, makeFixture, metricTable, PYTHON, removeFixtures, runAgent, SIGV4_VECTORS } from "./harness";
 
 jest.setTimeout(20_000);
+
+/** The agent's share of the gzip'd user data, in bytes (it was 8,686 when this was set). */
+const AGENT_GZIP_BYTES_MAX = 8_800;
 afterEach(() => removeFixtures());
 
 describe("options", () => {
   test("--help: usage on stdout, exit 0", () => {
     const r = runAgent(undefined, ["--help"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: wg-ha-agent\.py \[OPTION\]/);
-    for (const o of ["--check", "--emf-once", "--list-metrics", "--sigv4-selftest", "/health", "/metrics", "/drain"]) expect(r.stdout).toContain(o);
+    expect(r.stdout).toMatch(/^Usage: wg-ha-agent\.py \[/);
+    for (const o of ["--check", "--emf-once", "--list-metrics", "/health", "/metrics", "/drain", "WG_HA_CONFIG"]) expect(r.stdout).toContain(o);
   });
 
   test("unknown arguments: usage on stderr, exit 2", () => {
-    for (const args of [["--bogus"], ["--check", "extra"], ["serve"]]) {
+    for (const args of [["--bogus"], ["--check", "extra"], ["serve"], ["--list-metrics", "--json"]]) {
       const r = runAgent(undefined, args);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/unknown arguments/);
@@ -43,18 +47,10 @@ describe("options", () => {
     expect(t.cloudwatch.metrics.map((m) => [m.name, m.unit])).toEqual([
       ["Peers", "Count"], ["ActivePeers", "Count"], ["BytesReceived", "Bytes"], ["BytesSent", "Bytes"], ["SyncAgeSeconds", "Seconds"], ["Healthy", "Count"],
     ]);
-    const text = runAgent(undefined, ["--list-metrics"]);
-    expect(text.status).toBe(0);
-    expect(text.stdout.trim().split("\n")).toHaveLength(t.prometheus.length + t.cloudwatch.metrics.length);
   });
 
-  test("--sigv4-selftest: AWS's published signatures (get-vanilla, query order, form POST)", () => {
-    const r = runAgent(undefined, ["--sigv4-selftest"]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain("ok   get-vanilla: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
-    expect(r.stdout).toContain("Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
-    expect(r.stdout).toContain("SignedHeaders=content-type;host;x-amz-date, Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a");
-    expect(r.stdout).not.toContain("FAIL");
+  test.each(SIGV4_VECTORS)("sigv4(): AWS's published signature for $name", ({ request, authorization }) => {
+    expect(agentSigv4([request])).toEqual([authorization]);
   });
 });
 
@@ -75,8 +71,8 @@ describe("settings", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     for (const problem of [
       /wg-ha\.env:\d+: not a WG_\*=value line/,
-      /WG_HA_AWS 'yes' must be 0 or 1/,
-      /WG_HA_AGENT_PORT 'http' must be a whole number from 0 to 65535/,
+      /WG_HA_AWS 'yes' must be a number from 0 to 1/,
+      /WG_HA_AGENT_PORT 'http' must be a number from 0 to 65535/,
       /WG_HA_SYNC_STALE_SECONDS '0' must be a number from 1 to/,
       /WG_INTERFACE 'wg0; rm -rf \/' is not a valid interface name/,
       /WG_HA_CLIENT_CIDR '10\.100\.0\.0\/33' is not a CIDR/,
@@ -151,14 +147,22 @@ describe("shipping constraints", () => {
       writeFileSync(path, stripped);
       const run = (...args: string[]) => spawnSync(PYTHON, [path, ...args], { encoding: "utf8", timeout: 10_000 });
       const original = (...args: string[]) => spawnSync(PYTHON, [AGENT, ...args], { encoding: "utf8", timeout: 10_000 });
-      for (const args of [["--help"], ["--list-metrics", "--json"], ["--sigv4-selftest"]]) {
+      for (const args of [["--help"], ["--list-metrics"]]) {
         const a = run(...args);
         expect(a.status).toBe(0);
         expect(a.stdout).toBe(original(...args).stdout);
       }
+      expect(agentSigv4(SIGV4_VECTORS.map((v) => v.request), path)).toEqual(SIGV4_VECTORS.map((v) => v.authorization));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("gzip'd size stays within the agent's share of the 16 KB user data", () => {
+    // The whole user data (all of templates/, gzip'd) must fit EC2's 16 KB: this keeps the agent
+    // from growing unnoticed. Raise it only together with the user-data budget (README "Size").
+    expect(gzipSync(source).length).toBeLessThanOrEqual(AGENT_GZIP_BYTES_MAX);
+    expect(gzipSync(stripShellComments(source)).length).toBeLessThan(gzipSync(source).length);
   });
 
   test("shellcheck is clean on the test's fake wg", () => {

@@ -187,10 +187,10 @@ export interface MetricTable {
   cloudwatch: { namespace: string; dimensions: string[][]; metrics: { name: string; unit: string; statistic: string }[] };
 }
 
-/** The agent's metric tables, as `--list-metrics --json` prints them. */
+/** The agent's metric tables, as `--list-metrics` prints them. */
 export function metricTable(): MetricTable {
-  const r = runAgent(undefined, ["--list-metrics", "--json"]);
-  if (r.status !== 0) throw new Error(`--list-metrics --json failed (${r.status}): ${r.stderr}`);
+  const r = runAgent(undefined, ["--list-metrics"]);
+  if (r.status !== 0) throw new Error(`--list-metrics failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
@@ -377,6 +377,48 @@ export async function startFakeAws(): Promise<FakeAws> {
 export async function closeServers(): Promise<void> {
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((res) => s.close(() => res()))));
 }
+
+/**
+ * Calls the agent's own sigv4() by importing the file as a module (no server starts: main() runs
+ * only as a program). `agentPath` lets a test use a transformed copy of the agent.
+ */
+export function agentSigv4(requests: { method: string; url: string; headers: Record<string, string>; body: string }[], agentPath = AGENT): string[] {
+  const script = [
+    "import importlib.util, json, sys",
+    "spec = importlib.util.spec_from_file_location('agent', sys.argv[1])",
+    "m = importlib.util.module_from_spec(spec)",
+    "spec.loader.exec_module(m)",
+    "for r in json.loads(sys.argv[2]):",
+    "    print(m.sigv4(r['method'], r['url'], r['headers'], r['body'].encode(), 'AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', 'us-east-1', 'service'))",
+  ].join("\n");
+  const r = spawnSync(PYTHON, ["-c", script, agentPath, JSON.stringify(requests)], { encoding: "utf8", timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`sigv4 via import failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trim().split("\n");
+}
+
+/**
+ * AWS SigV4 test suite vectors (https://docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html):
+ * credentials AKIDEXAMPLE / wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY, 20150830T123600Z, us-east-1, service "service".
+ */
+const SUITE_HEADERS = { Host: "example.amazonaws.com", "X-Amz-Date": "20150830T123600Z" };
+const SUITE_SCOPE = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
+export const SIGV4_VECTORS = [
+  {
+    name: "get-vanilla",
+    request: { method: "GET", url: "https://example.amazonaws.com/", headers: SUITE_HEADERS, body: "" },
+    authorization: `${SUITE_SCOPE}, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31`,
+  },
+  {
+    name: "get-vanilla-query-order-key-case",
+    request: { method: "GET", url: "https://example.amazonaws.com/?Param2=value2&Param1=value1", headers: SUITE_HEADERS, body: "" },
+    authorization: `${SUITE_SCOPE}, SignedHeaders=host;x-amz-date, Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500`,
+  },
+  {
+    name: "post-x-www-form-urlencoded",
+    request: { method: "POST", url: "https://example.amazonaws.com/", headers: { ...SUITE_HEADERS, "Content-Type": "application/x-www-form-urlencoded" }, body: "Param1=value1" },
+    authorization: `${SUITE_SCOPE}, SignedHeaders=content-type;host;x-amz-date, Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a`,
+  },
+];
 
 // ---- an independent SigV4 verifier (Node crypto), itself checked against AWS's vector ----
 
