@@ -21,6 +21,8 @@ export interface ServerRoleProps {
   readonly efsStatement: Statement;
   /** The servers' log group and its streams. */
   readonly logGroupArns: string[];
+  /** More statements, each already scoped (e.g. reading the template bundle). @default - none */
+  readonly extraStatements?: Statement[];
 }
 
 /** `arn:...:autoScalingGroup:*:autoScalingGroupName/<name>`: the ASG by name, any UUID. */
@@ -73,6 +75,7 @@ export class ServerRole extends Construct {
         actions: ["ec2:DescribeTags"],
         resources: ["*"],
       },
+      ...(props.extraStatements ?? []),
     ]);
     new IamRolePolicy(this, "Policy", { name: "wg-ha-server", role: this.role.id, policy: document.json });
     this.instanceProfile = new IamInstanceProfile(this, "InstanceProfile", { name, role: this.role.name });

@@ -17,6 +17,7 @@ import { EncryptedLogGroup, logGroupName } from "./log-group";
 import { ASG_ENABLED_METRICS } from "./metrics";
 import { ServerImage } from "./server-image";
 import { ServerRole } from "./server-role";
+import { TemplateStore } from "./template-store";
 import type { Statement } from "./iam-policy";
 import { ENVIRONMENT_TAG, ROLE_TAG, SERVER_ROLE } from "./tags";
 import { escapeForFunctionArgument } from "./terraform-strings";
@@ -53,6 +54,7 @@ export class VpnServers extends Construct {
   readonly launchTemplate: LaunchTemplate;
   readonly autoScalingGroup: AutoscalingGroup;
   readonly lifecycleHook: AutoscalingLifecycleHook;
+  readonly templates: TemplateStore;
   /** Literal: the user data, IAM and alarms name the ASG before it exists (no cycle). */
   readonly asgName: string;
 
@@ -103,12 +105,20 @@ export class VpnServers extends Construct {
       kmsKeyArn: props.kmsKeyArn,
       retentionDays: s.log_retention_days,
     });
+    // templates/ no longer fits in 16 KB of user data: the servers download it from S3.
+    this.templates = new TemplateStore(this, "Templates", {
+      account: props.account,
+      resourcePrefix: prefix,
+      os: s.os,
+      kmsKeyArn: props.kmsKeyArn,
+    });
     this.role = new ServerRole(this, "Role", {
       account: props.account,
       resourcePrefix: prefix,
       asgName: this.asgName,
       efsStatement: props.efsStatement,
       logGroupArns: this.logGroup.resourceArns,
+      extraStatements: this.templates.readStatements(),
     });
     const image = new ServerImage(this, "Image", s.os, env.architecture);
 
@@ -119,6 +129,7 @@ export class VpnServers extends Construct {
       asgName: this.asgName,
       lifecycleHookName: hookName,
       logGroupName: this.logGroup.name,
+      bundle: this.templates.location,
     });
     this.launchTemplate = new LaunchTemplate(this, "LaunchTemplate", {
       name: `${prefix}-server`,
@@ -177,7 +188,7 @@ export class VpnServers extends Construct {
       enabledMetrics: ASG_ENABLED_METRICS,
       metricsGranularity: "1Minute",
       tag: Object.entries(serverTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
-      dependsOn: props.bootDependencies,
+      dependsOn: [...(props.bootDependencies ?? []), this.templates.object],
       // Without an explicit asg_desired the scaling policies own the desired capacity: an apply
       // must not reset it to asg_min (that would drop live flows). With one, the config wins.
       lifecycle: s.asg_desired === undefined ? { ignoreChanges: ["desired_capacity"] } : undefined,

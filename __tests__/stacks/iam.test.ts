@@ -12,7 +12,7 @@ const ACCOUNT = "${data.aws_caller_identity.Account_Caller_E4559C81.account_id}"
 const asgArn = (name: string) => `arn:${PARTITION}:autoscaling:eu-west-1:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/wg-ha-${name}-servers`;
 
 describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
-  test("no policy document allows a wildcard action; Deny * appears only in the EFS TLS statement", () => {
+  test("no policy document allows a wildcard action; wildcards appear only in the TLS-only Deny statements", () => {
     const { tf } = synths[name];
     const docs = all(tf, "aws_iam_policy_document", "data");
     expect(Object.keys(docs).length).toBeGreaterThanOrEqual(9);
@@ -20,7 +20,7 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       for (const st of doc.statement) {
         const wild = (st.actions ?? []).filter((a: string) => a === "*" || a.endsWith(":*"));
         if ((st.effect ?? "Allow") === "Allow") expect({ sid: st.sid, wild, notActions: st.not_actions }).toEqual({ sid: st.sid, wild: [], notActions: undefined });
-        else expect({ sid: st.sid, wild }).toEqual({ sid: "DenyWithoutTls", wild: ["*"] });
+        else expect({ sid: st.sid, wild: wild.length === 1 && ["*", "s3:*"].includes(wild[0]) }).toEqual({ sid: "DenyWithoutTls", wild: true });
       }
     }
   });
@@ -57,6 +57,15 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       resources: [logGroup, `${logGroup}:*`],
     });
     expect(statement(policy, "ReadInstanceTags")).toMatchObject({ actions: ["ec2:DescribeTags"], resources: ["*"] });
+    expect(statement(policy, "ReadTemplateBundle")).toMatchObject({
+      actions: ["s3:GetObject"],
+      resources: [`${ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "arn")}/${ref(tf, "aws_s3_object", "VpnServers/Templates/Bundle", "key")}`],
+    });
+    expect(statement(policy, "DecryptTemplateBundleViaS3")).toMatchObject({
+      actions: ["kms:Decrypt"],
+      resources: [ref(tf, "aws_kms_key", "EncryptionKey/Key", "arn")],
+      condition: [{ test: "StringEquals", variable: "kms:ViaService", values: ["s3.eu-west-1.${data.aws_partition.Account_Partition_C6C7AA7F.dns_suffix}"] }],
+    });
     // Resource "*" only where the action has no resource type.
     const starred = policy.statement.filter((s: { resources: string[] }) => s.resources.includes("*")).map((s: { actions: string[] }) => s.actions).flat();
     expect(starred.sort()).toEqual(["cloudwatch:PutMetricData", "ec2:DescribeTags"]);

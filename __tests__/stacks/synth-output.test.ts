@@ -7,6 +7,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { renderTemplateBundle } from "../../stacks/user-data";
 import { findSecrets } from "./secret-patterns";
 import { EXAMPLE_ENVIRONMENTS, ROOT, synthExamples, type Synthesized } from "./synth";
 
@@ -45,8 +46,19 @@ beforeAll(async () => {
   runs = [synthProcess(), synthProcess()];
 }, 240_000);
 
+/**
+ * The template bundle (templates/ as a tar, and its content-addressed key) stands in as a
+ * placeholder: templates/ has its own tests, and the template-store test checks the object.
+ */
+function withoutTemplateBundle({ env, text }: Synthesized): string {
+  const bundle = renderTemplateBundle(env.settings.os);
+  return text.split(bundle.content.toString("base64")).join("<template bundle>").split(bundle.key).join("<template bundle key>");
+}
+
 test.each(EXAMPLE_ENVIRONMENTS)("%s: snapshot", (name) => {
-  expect(synths.find((s) => s.env.name === name)!.text).toMatchSnapshot();
+  const synth = synths.find((s) => s.env.name === name)!;
+  expect(synth.text).toContain(renderTemplateBundle(synth.env.settings.os).key);
+  expect(withoutTemplateBundle(synth)).toMatchSnapshot();
 });
 
 test("synth writes cdktf.out/stacks/<env>/cdk.tf.json for every environment, byte-identical in two runs", () => {

@@ -2,7 +2,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { amiParameterName, rootDeviceName } from "../../stacks/server-image";
 import { unescapeFunctionArgument } from "../../stacks/terraform-strings";
-import { renderUserData } from "../../stacks/user-data";
+import { renderTemplateBundle, renderUserData } from "../../stacks/user-data";
 import { lifecycleHeartbeatSeconds } from "../../stacks/vpn-servers";
 import { byPath, EXAMPLE_ENVIRONMENTS, list, logicalId, only, ref, synthExamples, synthSettings, type Synthesized } from "./synth";
 
@@ -56,7 +56,7 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(only(tf, "aws_launch_template").image_id).toBe(`\${nonsensitive(${ref(tf, "aws_ssm_parameter", "VpnServers/Image/AmiParameter", "value", "data").slice(2, -1)})}`);
   });
 
-  test("user data: base64gzip of the rendered template, gzip'd well under EC2's 16 KB", () => {
+  test("user data: base64gzip of the settings plus the template bundle download, gzip'd well under EC2's 16 KB", () => {
     const { tf, env } = synths[name];
     const text = userDataText(only(tf, "aws_launch_template"));
     expect(text).toMatch(/^#cloud-config\n/);
@@ -65,6 +65,8 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(text).toContain(`WG_HA_EFS_ID=${ref(tf, "aws_efs_file_system", "SharedStorage/FileSystem", "id")}\n`);
     expect(text).toContain(`WG_HA_ENDPOINT=${ref(tf, "aws_lb", "LoadBalancer/LoadBalancer", "dns_name")}:51820\n`);
     expect(text).toContain(`WG_HA_LOG_GROUP=${ref(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup", "name")}\n`);
+    const bundle = renderTemplateBundle(env.settings.os);
+    expect(text).toContain(`s3://${ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "id")}/${bundle.key}`);
     // Size with realistic placeholders for the values Terraform fills in.
     const rendered = renderUserData({
       env,
@@ -73,10 +75,12 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       asgName: `${env.resourcePrefix}-servers`,
       lifecycleHookName: `${env.resourcePrefix}-drain`,
       logGroupName: `/wg-ha/${name}/servers`,
+      bundle: { bucket: `${env.resourcePrefix}-templates-123456789012`, key: bundle.key },
     });
     const gzipped = gzipSync(Buffer.from(rendered));
     expect(gunzipSync(gzipped).toString()).toBe(rendered);
     expect(gzipped.length).toBeLessThan(USER_DATA_LIMIT_BYTES);
+    expect(Buffer.byteLength(rendered)).toBeLessThan(USER_DATA_LIMIT_BYTES); // even before gzip
   });
 
   test("Auto Scaling group: literal name, private subnets, ELB health checks, latest template version, rolling refresh", () => {
@@ -111,9 +115,10 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(asg.enabled_metrics.every((m: string) => m.startsWith("Group"))).toBe(true);
     // The scaling policies own desired capacity unless asg_desired is set.
     expect(asg.lifecycle).toEqual({ ignore_changes: ["desired_capacity"] });
-    // Servers boot only once EFS mount targets and the NAT routes exist.
+    // Servers boot only once EFS mount targets, the NAT routes and the template bundle exist.
     const azs = Array.from({ length: s.availability_zone_count }, (_, i) => i);
     expect([...asg.depends_on].sort()).toEqual([
+      `aws_s3_object.${logicalId(tf, "aws_s3_object", "VpnServers/Templates/Bundle")}`,
       ...azs.map((i) => `aws_efs_mount_target.${logicalId(tf, "aws_efs_mount_target", `SharedStorage/MountTarget${i}`)}`),
       ...azs.map((i) => `aws_route.${logicalId(tf, "aws_route", `Network/PrivateSubnets/DefaultRoute${i}`)}`),
     ].sort());
