@@ -6,7 +6,7 @@ import { checkSecurityRules, SECURITY_RULES, type SynthJson } from "../../stacks
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Testing } from "cdktf";
 import { VpnStack } from "../../stacks/vpn-stack";
-import { exampleEnvironments, synthExamples } from "./synth";
+import { exampleEnvironments, type Json, list, ref, synthExamples } from "./synth";
 
 const ctx = { wireguardPort: 51820 };
 const resource = (type: string, item: Record<string, unknown>): SynthJson => ({ resource: { [type]: { Bad: item } } });
@@ -16,6 +16,31 @@ const doc = (statement: Record<string, unknown>) => data("aws_iam_policy_documen
 test("every example environment complies with every rule", async () => {
   for (const { env, tf } of await synthExamples()) {
     expect({ env: env.name, findings: checkSecurityRules(tf, { wireguardPort: env.settings.wireguard_port }) }).toEqual({ env: env.name, findings: [] });
+  }
+});
+
+test("the world (0.0.0.0/0) reaches only UDP 51820 (NLB and servers); only the servers' egress goes anywhere; no rule names port 22", async () => {
+  for (const { env, tf } of await synthExamples()) {
+    const rules = [
+      ...list(tf, "aws_vpc_security_group_ingress_rule").map((r): Json => ({ ...r, direction: "ingress" })),
+      ...list(tf, "aws_vpc_security_group_egress_rule").map((r): Json => ({ ...r, direction: "egress" })),
+    ];
+    const world = rules
+      .filter((r) => r.cidr_ipv4 === "0.0.0.0/0" || r.cidr_ipv6 === "::/0")
+      .map((r) => `${r.direction} ${r.ip_protocol} ${r.from_port ?? "all"} ${r.security_group_id}`)
+      .sort();
+    const sg = (path: string) => ref(tf, "aws_security_group", path, "id");
+    expect({ env: env.name, world }).toEqual({
+      env: env.name,
+      world: [
+        `egress -1 all ${sg("VpnServers/SecurityGroup")}`,
+        `ingress udp 51820 ${sg("LoadBalancer/SecurityGroup")}`,
+        `ingress udp 51820 ${sg("VpnServers/SecurityGroup")}`,
+      ].sort(),
+    });
+    expect(rules.filter((r) => r.from_port <= 22 && 22 <= r.to_port)).toEqual([]);
+    expect(rules.filter((r) => r.direction === "ingress" && r.ip_protocol === "-1")).toEqual([]);
+    expect(list(tf, "aws_security_group").every((g) => g.ingress === undefined && g.egress === undefined)).toBe(true);
   }
 });
 
