@@ -1,10 +1,10 @@
 /**
  * The CloudWatch dashboard body as a pure function: NLB UDP flows and bytes, healthy hosts (in
- * total and per AZ), ASG size, and CPU / NetworkOut with the scaling thresholds drawn in.
+ * total and per AZ), ASG size, CPU / NetworkOut with the scaling thresholds drawn in, and the
+ * health agents' WireGuard peers. Add panels through `extraWidgets`.
  * Values may be Terraform tokens (arn suffixes); they resolve inside the JSON string.
- * Add panels (e.g. the servers' WireGuard metrics) through `extraWidgets`.
  */
-import { ASG_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
+import { AGENT_METRICS, ASG_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
 import type { ScalingThresholds } from "./scaling";
 
 export interface DashboardInput {
@@ -14,6 +14,8 @@ export interface DashboardInput {
   /** aws_lb_target_group.arn_suffix */
   readonly targetGroup: string;
   readonly asgName: string;
+  /** Environment name: the servers' agent metrics are per environment. */
+  readonly environment: string;
   readonly thresholds: ScalingThresholds;
   /** Extra metric panels appended after the built-in ones (full width each). */
   readonly extraWidgets?: readonly MetricPanel[];
@@ -34,6 +36,7 @@ export function dashboardPanels(input: DashboardInput): MetricPanel[] {
   const lb = ["LoadBalancer", input.loadBalancer];
   const tg = ["TargetGroup", input.targetGroup, ...lb];
   const asg = ["AutoScalingGroupName", input.asgName];
+  const agent = [AGENT_METRICS.environmentDimension, input.environment];
   const t = input.thresholds;
   const perAz = (metric: string) =>
     `SEARCH('{${NLB_METRICS.namespace},AvailabilityZone,LoadBalancer,TargetGroup} MetricName="${metric}" LoadBalancer="${input.loadBalancer}"', 'Minimum', 60)`;
@@ -81,6 +84,14 @@ export function dashboardPanels(input: DashboardInput): MetricPanel[] {
       annotations: [
         { label: `scale out > ${t.scaleOutNetworkBytesPerPeriod / t.periodSeconds} B/s`, value: t.scaleOutNetworkBytesPerPeriod },
         { label: `scale in < ${t.scaleInNetworkBytesPerPeriod / t.periodSeconds} B/s (and low CPU)`, value: t.scaleInNetworkBytesPerPeriod },
+      ],
+    },
+    {
+      title: "WireGuard peers (health agent)",
+      metrics: [
+        [AGENT_METRICS.namespace, AGENT_METRICS.peers, ...agent, { stat: "Maximum", label: "peers configured" }],
+        [AGENT_METRICS.namespace, AGENT_METRICS.activePeers, ...agent, { stat: "Sum", label: "handshake < 3 min" }],
+        [AGENT_METRICS.namespace, AGENT_METRICS.healthy, ...agent, { stat: "Sum", label: "healthy servers (agent)" }],
       ],
     },
     ...(input.extraWidgets ?? []),

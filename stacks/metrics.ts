@@ -41,3 +41,21 @@ export const NLB_METRICS = {
   healthyHosts: "HealthyHostCount",
   unhealthyHosts: "UnHealthyHostCount",
 } as const;
+
+/**
+ * The servers' health agent (templates/agent/wg-ha-agent.py, CloudWatch EMF via the CloudWatch
+ * agent): namespace METRICS_NAMESPACE, dimension sets [Environment] and [Environment, InstanceId].
+ */
+export const AGENT_METRICS = {
+  namespace: METRICS_NAMESPACE,
+  environmentDimension: "Environment",
+  /** Count, Maximum across servers (every server has the same peers). */
+  peers: "Peers",
+  /** Count, Sum across servers (a client is on one server). */
+  activePeers: "ActivePeers",
+  /** 1 per healthy server each minute: Sum = healthy servers, SampleCount = reporting servers. */
+  healthy: "Healthy",
+  bytesReceived: "BytesReceived",
+  bytesSent: "BytesSent",
+  syncAgeSeconds: "SyncAgeSeconds",
+} as const;

@@ -12,7 +12,7 @@ import { Construct } from "constructs";
 import type { AwsAccount } from "./aws-account";
 import { dashboardBody, type MetricPanel } from "./dashboard";
 import { policyDocument } from "./iam-policy";
-import { EC2_METRICS, NLB_METRICS } from "./metrics";
+import { AGENT_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
 import type { ScalingThresholds } from "./scaling";
 
 /** Sustained CPU above this (or the scale-out threshold, if higher) means scaling is not keeping up. */
@@ -29,6 +29,8 @@ export interface MonitoringProps {
   readonly targetGroupArnSuffix: string;
   readonly asgName: string;
   readonly asgMin: number;
+  /** Environment name: the agents' metric dimension. */
+  readonly environment: string;
   readonly thresholds: ScalingThresholds;
   /** Panels added to the dashboard after the built-in ones. */
   readonly extraDashboardPanels?: readonly MetricPanel[];
@@ -116,6 +118,21 @@ export class Monitoring extends Construct {
         threshold: Math.max(CPU_HIGH_ALARM_PERCENT, props.thresholds.scaleOutCpuPercent),
         treatMissingData: "missing",
       }),
+      new CloudwatchMetricAlarm(this, "AgentSilentAlarm", {
+        ...common,
+        period: 300,
+        alarmName: `${prefix}-agents-silent`,
+        alarmDescription: "No server's health agent has reported metrics for 10 minutes (agent, CloudWatch agent or log shipping down)",
+        namespace: AGENT_METRICS.namespace,
+        metricName: AGENT_METRICS.healthy,
+        dimensions: { [AGENT_METRICS.environmentDimension]: props.environment },
+        statistic: "SampleCount",
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: "LessThanThreshold",
+        threshold: 1,
+        treatMissingData: "breaching", // no data is the condition this alarm is for
+      }),
     ];
 
     this.dashboardName = prefix;
@@ -127,6 +144,7 @@ export class Monitoring extends Construct {
         targetGroup: props.targetGroupArnSuffix,
         asgName: props.asgName,
         thresholds: props.thresholds,
+        environment: props.environment,
         extraWidgets: props.extraDashboardPanels,
       }),
     });

@@ -98,6 +98,7 @@ export class VpnStack extends TerraformStack {
       targetGroupArnSuffix: loadBalancer.targetGroup.arnSuffix,
       asgName,
       asgMin: s.asg_min,
+      environment: env.name,
       thresholds: scaling.thresholds,
     });
     const admin = new AdminAccess(this, "AdminAccess", {

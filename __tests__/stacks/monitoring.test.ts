@@ -64,10 +64,11 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     const body = JSON.parse(dashboard.dashboard_body);
     const metrics = JSON.stringify(body.widgets.map((w: any) => w.properties.metrics));
     for (const metric of ["ActiveFlowCount_UDP", "NewFlowCount_UDP", "ProcessedBytes_UDP", "HealthyHostCount", "UnHealthyHostCount",
-      "GroupDesiredCapacity", "GroupInServiceInstances", "CPUUtilization", "NetworkOut"]) {
+      "GroupDesiredCapacity", "GroupInServiceInstances", "CPUUtilization", "NetworkOut", "Peers", "ActivePeers"]) {
       expect(metrics).toContain(`"${metric}"`);
     }
     expect(metrics).toContain(ref(tf, "aws_lb", "LoadBalancer/LoadBalancer", "arn_suffix"));
+    expect(metrics).toContain(`["WgHa","Peers","Environment","${name}"`);
     const annotations = body.widgets.flatMap((w: any) => w.properties.annotations?.horizontal ?? []).map((a: any) => a.value);
     expect(annotations).toEqual([70, 30, 600_000_000, 120_000_000]);
     expect(body.widgets.every((w: any) => w.properties.region === "eu-west-1")).toBe(true);
@@ -77,6 +78,15 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     const { tf } = synths[name];
     expect(tf.output.dashboard_url.value).toBe(`https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=wg-ha-${name}`);
     expect(tf.output.alarm_topic_arn.value).toBe(ref(tf, "aws_sns_topic", "Monitoring/AlarmTopic", "arn"));
+  });
+});
+
+test.each(EXAMPLE_ENVIRONMENTS)("%s: alarm when no health agent reports for 10 minutes", async (name) => {
+  const { tf } = synths[name];
+  expect(byPath(tf, "aws_cloudwatch_metric_alarm", "Monitoring/AgentSilentAlarm")).toMatchObject({
+    namespace: "WgHa", metric_name: "Healthy", dimensions: { Environment: name }, statistic: "SampleCount",
+    period: 300, evaluation_periods: 2, comparison_operator: "LessThanThreshold", threshold: 1, treat_missing_data: "breaching",
+    alarm_actions: [ref(tf, "aws_sns_topic", "Monitoring/AlarmTopic", "arn")],
   });
 });
 
@@ -90,11 +100,11 @@ test("alarm_email: an e-mail subscription on the alarm topic", async () => {
 });
 
 test("extra dashboard panels (e.g. WireGuard peers) are appended, two per row", () => {
-  const input = { region: "eu-west-1", loadBalancer: "net/x/1", targetGroup: "targetgroup/y/2", asgName: "g", thresholds: scalingThresholds(DEFAULTS) };
+  const input = { region: "eu-west-1", loadBalancer: "net/x/1", targetGroup: "targetgroup/y/2", asgName: "g", environment: "dev", thresholds: scalingThresholds(DEFAULTS) };
   const extra = { title: "WireGuard peers", metrics: [["WgHa", "peers", "AutoScalingGroupName", "g"]] };
   const panels = dashboardPanels({ ...input, extraWidgets: [extra] });
   expect(panels.at(-1)).toBe(extra);
   const widgets = JSON.parse(dashboardBody({ ...input, extraWidgets: [extra] })).widgets;
-  expect(widgets).toHaveLength(7);
-  expect(widgets[6]).toMatchObject({ x: 0, y: 18, width: 12, height: 6, properties: { title: "WireGuard peers" } });
+  expect(widgets).toHaveLength(8);
+  expect(widgets[7]).toMatchObject({ x: 12, y: 18, width: 12, height: 6, properties: { title: "WireGuard peers" } });
 });
