@@ -61,13 +61,14 @@ export class EncryptionKey extends Construct {
         ],
       },
       {
-        // Alarms publish to the encrypted SNS topic: CloudWatch needs a data key for it.
+        // Alarms publish to the encrypted SNS topic: CloudWatch needs a data key for it. As in
+        // AWS's documented key policy, no condition here (it is not documented that CloudWatch
+        // sends aws:SourceAccount on these calls): the topic policy limits who may publish.
         sid: "CloudWatchAlarmsPublishToEncryptedTopic",
         effect: "Allow",
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         principals: [{ type: "Service", identifiers: [account.servicePrincipal("cloudwatch")] }],
         resources: ["*"],
-        condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account.accountId] }],
       },
     ]);
     this.key = new KmsKey(this, "Key", {
