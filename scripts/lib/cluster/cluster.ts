@@ -489,6 +489,24 @@ export class LocalCluster {
     return Number(r.stdout.trim().split(/\s+/)[1] ?? 0);
   }
 
+  /** Epoch seconds of the client's first handshake, waiting up to timeoutMs (undefined: none by then). */
+  async waitForHandshake(name: string, timeoutMs: number): Promise<number | undefined> {
+    try {
+      return await waitFor(`a handshake of ${name}`, async () => (await this.clientHandshake(name)) || undefined, timeoutMs, 100);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True once server i has the peer on its interface (its sync loop applied it), false after timeoutMs. */
+  async waitForPeer(index: number, publicKey: string, timeoutMs: number): Promise<boolean> {
+    try {
+      return await waitFor(`${publicKey} on s${index}`, async () => (await this.wgShow(index, "peers")).stdout.split("\n").includes(publicKey), timeoutMs, 100);
+    } catch {
+      return false;
+    }
+  }
+
   // ---- load balancer --------------------------------------------------------------------------
 
   private startPoller(): void {

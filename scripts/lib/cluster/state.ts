@@ -8,6 +8,7 @@
  * <stateDir>/efs/                the shared store ("EFS") every server mounts
  * <stateDir>/servers/s<i>/       wg-ha.env, local/ (WG_HA_LOCAL_DIR), bootstrap/sync/agent logs
  * <stateDir>/clients/<iface>.conf  the wg-quick config of each connected client
+ * <stateDir>/configs/<name>.conf   configs printed by `wg-client add` (local-cluster.ts client add)
  * <stateDir>/lb/                 status.json + events.log of the health poller, poller.log
  * ```
  */
