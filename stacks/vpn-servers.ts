@@ -1,7 +1,8 @@
 /**
  * The VPN servers: security group, log group, launch template (IMDSv2, encrypted gp3, no public
  * IP, gzip'd user data), the Auto Scaling group across the private subnets with ELB health
- * checks and instance refresh, and the termination lifecycle hook the agent uses to drain.
+ * checks and instance refresh, the termination lifecycle hook the agent uses to drain, and the
+ * S3 bundle of templates/ the servers download at first boot (template-store.ts).
  */
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";

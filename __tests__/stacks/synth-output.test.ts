@@ -14,7 +14,7 @@ import { EXAMPLE_ENVIRONMENTS, ROOT, synthExamples, type Synthesized } from "./s
 const ABSOLUTE_PATH = /(?<![\w.-])\/(?:work|home|root|tmp|Users|var\/folders)\b|(?<![\w])[A-Z]:\\\\(?:Users|Windows)\b/g;
 
 let synths: Synthesized[];
-/** Two separate `npm run synth` processes into two output directories. */
+/** Two separate `npm run synth` processes (same snapshot of the app) into two output directories. */
 let runs: Array<Map<string, string>>;
 
 function filesUnder(dir: string): Map<string, string> {
@@ -30,19 +30,29 @@ function filesUnder(dir: string): Map<string, string> {
   return files;
 }
 
-function synthProcess(): Map<string, string> {
+/** `npm run synth` in `appDir` into a fresh output directory. */
+function synthProcess(appDir: string): Map<string, string> {
   const outdir = join(mkdtempSync(join(tmpdir(), "wg-ha-synth-")), "cdktf.out");
   const tsx = join(ROOT, "node_modules", ".bin", "tsx");
   const result = spawnSync(tsx, ["main.ts", "--var-file", "terraform.tfvars.example", "--outdir", outdir, "--quiet"], {
-    cwd: ROOT, encoding: "utf8", timeout: 120_000,
+    cwd: appDir, encoding: "utf8", timeout: 120_000,
   });
   if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
   return filesUnder(outdir);
 }
 
+/** A snapshot of the app, so that edits to the work tree between the two runs cannot differ them. */
+function appSnapshot(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), "wg-ha-app-")), "app");
+  const copy = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "copy-app.ts"), dir], { encoding: "utf8" });
+  if (copy.status !== 0) throw new Error(`copy-app failed: ${copy.stderr}`);
+  return dir;
+}
+
 beforeAll(async () => {
   synths = await synthExamples();
-  runs = [synthProcess(), synthProcess()];
+  const app = appSnapshot();
+  runs = [synthProcess(app), synthProcess(app)];
 }, 240_000);
 
 /**
