@@ -3,7 +3,8 @@
  * benchmark, so every variant runs the same code even while the work tree changes. With
  * --barrel, the AWS provider imports are rewritten to `import * as aws from "@cdktf/provider-aws"`
  * (`aws.vpc.Vpc`) as in a `cdktf init` project, and cdktf.json runs it with ts-node like
- * `cdktf init` does. Used by bench/synth.sh only; nothing generated here is committed.
+ * `cdktf init` does. Used by bench/synth.sh and the synth determinism test; nothing generated here
+ * is committed.
  *
  *   tsx bench/copy-app.ts <destination directory> [--barrel]
  */
