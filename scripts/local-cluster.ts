@@ -46,7 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const [lib, ui] = await Promise.all([import("./lib/cluster/index.js"), import("./lib/ui.js")]);
   if (cmd.spec.root) {
-    const problem = lib.prerequisiteError(`${cmd.spec.name}`, lib.prerequisiteReport(), { packages: cmd.spec.name === "up" });
+    const problem = lib.prerequisiteError(`${PROGRAM} ${cmd.spec.name}`, lib.prerequisiteReport(), { packages: cmd.spec.name === "up" });
     if (problem) throw new Failure(problem);
   }
   const dir = resolve(cmd.stateDir ?? resolve(ROOT, DEFAULT_STATE_DIR_NAME));
