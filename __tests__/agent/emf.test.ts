@@ -100,6 +100,25 @@ describe("CloudWatch EMF", () => {
     expect(agent.stdout()).toBe("");
   });
 
+  test("--emf-once with WG_HA_EMF_FILE: the line is appended to the file, which rotates to .1 past 5 MiB", () => {
+    const fx = makeFixture();
+    const file = fx.path("local/metrics.emf");
+    writeFileSync(file, "earlier line\n");
+    const once = () => runAgent(fx, ["--emf-once"], { WG_HA_EMF_FILE: file });
+    const r = once();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("");
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe("earlier line");
+    emfDocument(lines[1]);
+    const big = `${"x".repeat(1023)}\n`.repeat(5 * 1024 + 1);
+    writeFileSync(file, big);
+    expect(once().status).toBe(0);
+    expect(readFileSync(`${file}.1`, "utf8")).toBe(big);
+    expect(emfLines(readFileSync(file, "utf8"))).toHaveLength(1);
+  });
+
   test("without WG_HA_EMF and WG_HA_AWS=0 nothing is published", async () => {
     const fx = makeFixture();
     const agent = await startAgent(fx, { WG_HA_EMF_INTERVAL_SECONDS: "0.1" });

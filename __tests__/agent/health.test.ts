@@ -4,6 +4,7 @@
  * over HTTP and as a file, 403 for the VPN client pool, --check.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import {
   freshSyncStatus,
   getJson,
@@ -25,6 +26,18 @@ afterEach(async () => {
 });
 
 const CHECKS = ["interface", "public_key", "sync", "forwarding", "draining"];
+
+/** Sends raw bytes (for requests Node's client would refuse to build); resolves with the answer. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const socket = connect(port, "127.0.0.1", () => socket.end(text));
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (d: string) => (answer += d));
+    socket.setTimeout(5000, () => socket.destroy(new Error("raw request: timeout")));
+    socket.on("end", () => res(answer));
+    socket.on("error", rej);
+  });
+}
 
 describe("GET /health", () => {
   test("200 with every check ok on a healthy server", async () => {
@@ -131,6 +144,18 @@ describe("GET /health", () => {
     expect(agent.stderr().match(/health: /g)).toHaveLength(3);
   });
 
+  test("a change seen by a burst of concurrent probes is logged once", async () => {
+    const fx = makeFixture();
+    const agent = await startAgent(fx);
+    expect((await http(agent.port, "GET", "/health")).status).toBe(200);
+    writeFileSync(fx.path("proc/net/ipv4/ip_forward"), "0\n");
+    const results = await Promise.all(Array.from({ length: 20 }, () => http(agent.port, "GET", "/health")));
+    expect(results.every((r) => r.status === 503)).toBe(true);
+    await waitFor("the transition logged", () => /health: 503/.test(agent.stderr()));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(agent.stderr().match(/health: 503/g)).toHaveLength(1);
+  });
+
   test("`wg show` runs at most once per second under a burst of probes, and a change shows within ~1 s", async () => {
     const fx = makeFixture();
     const agent = await startAgent(fx);
@@ -183,6 +208,22 @@ describe("/drain", () => {
     const agent = await startAgent(fx);
     expect(JSON.parse((await http(agent.port, "DELETE", "/drain")).body)).toEqual({ draining: false, reason: null });
     expect(JSON.parse((await http(agent.port, "POST", "/drain")).body).reason).toBe("drained by an operator (POST /drain from 127.0.0.1)");
+  });
+
+  test("the reason is one line of printable ASCII, at most 200 characters", async () => {
+    const fx = makeFixture();
+    const agent = await startAgent(fx);
+    const post = await http(agent.port, "POST", "/drain", `  rehearsal\u00e9\t${"x".repeat(300)}\n`);
+    expect(JSON.parse(post.body).reason).toBe(`rehearsal  ${"x".repeat(189)} (POST /drain from 127.0.0.1)`);
+  });
+
+  test.each(["-5", "ten"])("a malformed Content-Length (%s) drains nothing", async (length) => {
+    const fx = makeFixture();
+    const agent = await startAgent(fx);
+    const answer = await rawRequest(agent.port, `POST /drain HTTP/1.1\r\nHost: agent\r\nContent-Length: ${length}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.[01] 5\d\d /);
+    expect(existsSync(fx.path("local/draining"))).toBe(false);
+    expect((await http(agent.port, "GET", "/health")).status).toBe(200);
   });
 
   test("the flag file written by someone else (the local cluster, an operator) works the same", async () => {
