@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       "Failover and propagation",
       `
 Command: \`npm run bench:failover -- --runs ${runs} --interval ${interval} --threshold ${threshold}\` (root; ${machine()}).
-Local cluster (\`scripts/lib/cluster\`): 2 servers running the real templates and agent in network
+Local cluster (\`scripts/lib/cluster\`, the harness behind \`./scripts/local-cluster.ts\` and the integration tests): 2 servers running the real templates and agent in network
 namespaces, nftables LB switched by a health poller every ${interval} s, unhealthy after ${threshold}
 failures (NLB-like: detected ${interval * (threshold - 1)}-${interval * threshold} s after the kill, by probe phase), moved flows' conntrack entries deleted. The
 LB target is killed (SIGKILL of everything in its namespace + link down); the client pings every 0.2 s.

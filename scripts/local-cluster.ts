@@ -259,7 +259,7 @@ async function killServer(ctx: Ctx): Promise<number> {
   say(`\n${watch}'s outage: ${r.outageSeconds.toFixed(2)} s (about ${r.lostReplies} pings unanswered)` +
     (r.switchSeconds === undefined ? "." : `; the LB moved to s${r.newTarget} after ${r.switchSeconds.toFixed(2)} s.`));
   if (r.switchSeconds !== undefined && r.outageSeconds > 10) {
-    say("The rest is WireGuard's own floor: a client that keeps sending re-handshakes 15 s after it last heard a server.");
+    say("The rest is WireGuard's own: a client that keeps sending re-handshakes 15 s after it last heard a server.");
   }
   say(`bring it back: ${self} start-server ${n}`);
   return EXIT.ok;

@@ -131,7 +131,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "servers, health, LB target, peers, sync age, clients",
     description: "Shows the cluster as the LB poller and each server's sync loop last recorded it. Reads files only.\n--json prints a versioned document for scripts (fields: docs/local-cluster.md).",
     options: { json: { type: "boolean", help: "machine-readable output (schemaVersion 1)" } },
-    root: false,
+    root: true, // the servers' private directories (sync status) are root's
   },
   {
     name: "client add",
