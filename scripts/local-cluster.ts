@@ -1,10 +1,7 @@
 #!/usr/bin/env -S npx --no-install tsx
 /**
- * local-cluster.ts: wg-ha on one Linux machine, as root (docs/local-cluster.md).
- *
- *   sudo ./scripts/local-cluster.ts up | status [--json] | client add|connect|exec|list|disconnect|revoke
- *        | kill-server N|active [--watch CLIENT] | start-server N | drain-server N | undrain-server N
- *        | add-server | logs [lb | server N] | down
+ * local-cluster.ts: wg-ha on one Linux machine, as root (docs/local-cluster.md); `--help` lists
+ * the commands (up, status, client ..., kill/start/drain/undrain/add-server, logs, down).
  *
  * A thin command line over scripts/lib/cluster, the harness the integration tests and
  * `npm run bench:failover` use: the project's own templates/ and health agent in network
@@ -15,8 +12,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { relative, resolve } from "node:path";
-import { DEFAULT_STATE_DIR_NAME, EXIT, parseLocalClusterArgs, PROGRAM, upOptions, type CommandName, type ParsedCommand } from "./lib/cluster/cli-args";
+import { resolve } from "node:path";
+import { DEFAULT_STATE_DIR_NAME, EXIT, parseLocalClusterArgs, PROGRAM, selfCommand, upOptions, type CommandName, type ParsedCommand } from "./lib/cluster/cli-args";
 
 const ROOT = resolve(__dirname, "..");
 const TUNNEL = "10.100.0.1";
@@ -53,19 +50,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const paint = ui.painter(ui.colorEnabled(process.stderr));
   const ctx: Ctx = {
     cmd, dir, lib, ui,
-    self: selfCommand(cmd.stateDir === undefined ? undefined : dir),
+    self: selfCommand({ repoRoot: ROOT, cwd: process.cwd(), env: process.env, stateDir: cmd.stateDir === undefined ? undefined : dir }),
     progress: (steps) => new ui.Progress(steps, process.stderr, paint),
     say: (line = "") => process.stdout.write(`${line}\n`),
   };
   return HANDLERS[cmd.spec.name](ctx);
-}
-
-function selfCommand(stateDir: string | undefined): string {
-  const npm = process.env.npm_lifecycle_event === "local-cluster";
-  const rel = relative(process.cwd(), resolve(ROOT, "scripts", "local-cluster.ts"));
-  const path = rel.startsWith("..") ? resolve(ROOT, "scripts", "local-cluster.ts") : `./${rel}`;
-  const base = `${process.env.SUDO_USER ? "sudo " : ""}${npm ? "npm run local-cluster --" : path}`;
-  return stateDir ? `${base} --state-dir ${stateDir}` : base;
 }
 
 /** The cluster recorded in the state directory, or a Failure saying what to do. */
@@ -254,13 +243,8 @@ async function killServer(ctx: Ctx): Promise<number> {
     say(`bring it back: ${self} start-server ${n}`);
     return EXIT.ok;
   }
-  const stamp = (t: number | null) => (t === null ? "         " : `+${t.toFixed(2).padStart(6)} s`);
-  const r = await ctx.lib.watchFailover(c, { client: watch, server: n, onEvent: (t, text) => say(`${stamp(t)}  ${text}`) });
-  say(`\n${watch}'s outage: ${r.outageSeconds.toFixed(2)} s (about ${r.lostReplies} pings unanswered)` +
-    (r.switchSeconds === undefined ? "." : `; the LB moved to s${r.newTarget} after ${r.switchSeconds.toFixed(2)} s.`));
-  if (r.switchSeconds !== undefined && r.outageSeconds > 10) {
-    say("The rest is WireGuard's own: a client that keeps sending re-handshakes 15 s after it last heard a server.");
-  }
+  const r = await ctx.lib.watchFailover(c, { client: watch, server: n, onEvent: (t, text) => say(ctx.lib.formatFailoverEvent(t, text)) });
+  say(`\n${ctx.lib.formatFailoverSummary(watch, r).join("\n")}`);
   say(`bring it back: ${self} start-server ${n}`);
   return EXIT.ok;
 }

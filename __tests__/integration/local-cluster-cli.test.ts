@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   inspectStateDir, prerequisiteError, publicKeyOf, readClientConfig, removeLeftovers, renderStatus, saveClientConfig, savedClientConfigs,
-  statusJsonSchema, tailFile, upRefusal, logFiles, parseLbEvent, type StatusJson,
+  statusJsonSchema, tailFile, upRefusal, logFiles, parseLbEvent, formatFailoverEvent, formatFailoverSummary, type StatusJson,
 } from "../../scripts/lib/cluster";
 import { findProgram } from "../../scripts/lib/cluster/prerequisites";
-import { COMMANDS, parseLocalClusterArgs, upOptions, USAGE, type ParsedCommand } from "../../scripts/lib/cluster/cli-args";
+import { COMMANDS, parseLocalClusterArgs, selfCommand, upOptions, USAGE, type ParsedCommand } from "../../scripts/lib/cluster/cli-args";
 
 const REPO = join(__dirname, "..", "..");
 const SCRIPT = join(REPO, "scripts", "local-cluster.ts");
@@ -154,6 +154,27 @@ describe("argument parsing", () => {
     expect(parsed(["logs", "server", "2", "--lines", "5"])).toMatchObject({ args: ["server", 2], options: { lines: 5 } });
     expect(parsed(["logs"]).args).toEqual([]);
   });
+});
+
+test.each([
+  ["from the repository", { cwd: "/r", env: {} }, "./scripts/local-cluster.ts"],
+  ["from its scripts directory, through sudo", { cwd: "/r/scripts", env: { SUDO_USER: "me" } }, "sudo ./local-cluster.ts"],
+  ["from elsewhere: the absolute path", { cwd: "/tmp", env: {} }, "/r/scripts/local-cluster.ts"],
+  ["through the npm script", { cwd: "/r", env: { npm_lifecycle_event: "local-cluster" } }, "npm run local-cluster --"],
+  ["with a state directory", { cwd: "/r", env: {}, stateDir: "/tmp/x" }, "./scripts/local-cluster.ts --state-dir /tmp/x"],
+  ["with a state directory that needs quotes", { cwd: "/r", env: {}, stateDir: "/tmp/my dir's" }, "./scripts/local-cluster.ts --state-dir '/tmp/my dir'\\''s'"],
+])("the command in next-step hints: %s", (_name, o, want) => {
+  expect(selfCommand({ repoRoot: "/r", ...o })).toBe(want);
+});
+
+test("failover timeline and summary lines", () => {
+  expect(formatFailoverEvent(null, "alice pings")).toBe("           alice pings");
+  expect(formatFailoverEvent(15.567, "first reply")).toBe("+ 15.57 s  first reply");
+  expect(formatFailoverSummary("alice", { server: 1, killedAt: 0, outageSeconds: 15.57, switchSeconds: 9.67, newTarget: 2, lostReplies: 77 })).toEqual([
+    "alice's outage: 15.57 s (about 77 pings unanswered); the LB moved to s2 after 9.67 s.",
+    "The rest is WireGuard's own: a client that keeps sending re-handshakes 15 s after it last heard a server.",
+  ]);
+  expect(formatFailoverSummary("bob", { server: 3, killedAt: 0, outageSeconds: 0.2, lostReplies: 0 })).toEqual(["bob's outage: 0.20 s (about 0 pings unanswered)."]);
 });
 
 describe("state directory checks (up refuses, down removes only what is ours)", () => {

@@ -151,6 +151,28 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
   );
 
   test(
+    "a client with its own key (--public-key): no private key printed; connect needs --config with the full config",
+    t.wrap(async () => {
+      const priv = (await run("wg", ["genkey"])).stdout.trim();
+      const pub = (await run("wg", ["pubkey"], { input: `${priv}\n` })).stdout.trim();
+      const add = await cli(["client", "add", "carol", "--public-key", pub]);
+      expect(add.code).toBe(0);
+      expect(add.stdout).toMatch(new RegExp(`^# PrivateKey = <the private key of ${pub.replace(/[+/]/g, "\\$&")}: not stored on the servers>$`, "m"));
+      expect(add.stderr).toMatch(/its config has no private key \(you hold it\): .* client connect carol --config FILE/);
+      const refused = await cli(["client", "connect", "carol"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/carol's config has no PrivateKey \(added with --public-key\): pass --config FILE/);
+      const file = join(dir, "carol-full.conf");
+      writeFileSync(file, add.stdout.replace(/^# PrivateKey = .*$/m, `PrivateKey = ${priv}`), { mode: 0o600 });
+      expect((await cli(["client", "connect", "carol", "--config", file])).code).toBe(0);
+      expect((await cli(["client", "exec", "carol", "--", "ping", "-c", "1", "-W", "2", TUNNEL])).code).toBe(0);
+      expect((await cli(["client", "revoke", "carol"])).code).toBe(0);
+      expect((await status()).clients.map((c) => c.name)).toEqual(["alice"]);
+    }),
+    40_000,
+  );
+
+  test(
     "kill-server of the LB target: the LB moves and the client's traffic (client exec ping) recovers",
     t.wrap(async () => {
       const target = (await status()).lb.target!;

@@ -3,6 +3,7 @@
  * front, the help texts generated from those declarations, and every check that makes a usage
  * error (exit 2). Pure and dependency-free (node:util only) so `--help` stays fast.
  */
+import { isAbsolute, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { EXIT, UsageError } from "../cli-args";
 import { MAX_SERVERS, PREFIX_PATTERN } from "./topology";
@@ -361,4 +362,18 @@ export function upOptions(options: ParsedCommand["options"]): Omit<ClusterOption
     ...pick("syncIntervalSeconds", "sync-interval"),
     ...pick("lifetimeSeconds", "lifetime"),
   } as Omit<ClusterOptions, "stateDir">;
+}
+
+/**
+ * How the user runs this command again, for the hints printed after each step: sudo when run
+ * through it, the npm script when run through it, the script's path relative to the current
+ * directory (absolute from outside the repository), and --state-dir when one was given.
+ */
+export function selfCommand(o: { repoRoot: string; cwd: string; env: NodeJS.ProcessEnv; stateDir?: string }): string {
+  const script = `${o.repoRoot}/scripts/local-cluster.ts`;
+  const rel = relative(o.cwd, script);
+  const path = rel.startsWith("..") || isAbsolute(rel) ? script : `./${rel}`;
+  const base = `${o.env.SUDO_USER ? "sudo " : ""}${o.env.npm_lifecycle_event === "local-cluster" ? "npm run local-cluster --" : path}`;
+  const dir = o.stateDir && /[\s'"$\\]/.test(o.stateDir) ? `'${o.stateDir.replace(/'/g, "'\\''")}'` : o.stateDir;
+  return dir ? `${base} --state-dir ${dir}` : base;
 }

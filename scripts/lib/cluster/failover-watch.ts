@@ -98,3 +98,20 @@ export async function watchFailover(cluster: LocalCluster, opts: FailoverWatchOp
     await pinger.stop();
   }
 }
+
+/** A timeline line: "+ 15.57 s  text" (blank stamp before the kill). */
+export function formatFailoverEvent(sinceKill: number | null, text: string): string {
+  return `${sinceKill === null ? "         " : `+${sinceKill.toFixed(2).padStart(6)} s`}  ${text}`;
+}
+
+/** The closing lines of a watched failover. */
+export function formatFailoverSummary(client: string, r: FailoverWatchResult): string[] {
+  const lines = [
+    `${client}'s outage: ${r.outageSeconds.toFixed(2)} s (about ${r.lostReplies} pings unanswered)` +
+      (r.switchSeconds === undefined ? "." : `; the LB moved to s${r.newTarget} after ${r.switchSeconds.toFixed(2)} s.`),
+  ];
+  if (r.switchSeconds !== undefined && r.outageSeconds > 10) {
+    lines.push("The rest is WireGuard's own: a client that keeps sending re-handshakes 15 s after it last heard a server.");
+  }
+  return lines;
+}

@@ -19,7 +19,7 @@ export {
 } from "./client-configs";
 export { renderStatus, statusJson, statusJsonSchema, STATUS_SCHEMA_VERSION, type StatusJson, type StatusPaint } from "./status-json";
 export { logFiles, loggedServers, tailFile, type LogSource } from "./logs";
-export { watchFailover, parseLbEvent, type FailoverWatchOptions, type FailoverWatchResult } from "./failover-watch";
+export { formatFailoverEvent, formatFailoverSummary, parseLbEvent, watchFailover, type FailoverWatchOptions, type FailoverWatchResult } from "./failover-watch";
 export { run, check, waitFor, sleep, type RunResult, type RunOptions } from "./exec";
 export * as topology from "./topology";
 export { startPinger, type Pinger } from "./pinger";
