@@ -13,17 +13,19 @@ import {
   inspectStateDir, prerequisiteError, publicKeyOf, readClientConfig, removeLeftovers, renderStatus, saveClientConfig, savedClientConfigs,
   statusJsonSchema, tailFile, upRefusal, logFiles, parseLbEvent, formatFailoverEvent, formatFailoverSummary, type StatusJson,
 } from "../../scripts/lib/cluster";
-import { findProgram } from "../../scripts/lib/cluster/prerequisites";
+import { findProgram, prerequisiteReport } from "../../scripts/lib/cluster/prerequisites";
 import { COMMANDS, parseLocalClusterArgs, selfCommand, upOptions, USAGE, type ParsedCommand } from "../../scripts/lib/cluster/cli-args";
 
 const REPO = join(__dirname, "..", "..");
 const SCRIPT = join(REPO, "scripts", "local-cluster.ts");
 
-/** Runs the real CLI (node --import tsx: the shebang's runner without npx's start-up). */
-function cli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; user?: number } = {}) {
-  const node = [process.execPath, "--import", "tsx", SCRIPT, ...args];
-  const argv = opts.user === undefined ? node : ["setpriv", `--reuid=${opts.user}`, `--regid=${opts.user}`, "--clear-groups", ...node];
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: REPO, encoding: "utf8", timeout: 30_000, env: { ...process.env, NO_COLOR: "1", ...opts.env } });
+/**
+ * Runs the real CLI (node --import tsx: the shebang's runner without npx's start-up). `preload`:
+ * a file node loads first (--require), e.g. one that makes the process look unprivileged.
+ */
+function cli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; preload?: string } = {}) {
+  const argv = [...(opts.preload ? ["--require", opts.preload] : []), "--import", "tsx", SCRIPT, ...args];
+  const r = spawnSync(process.execPath, argv, { cwd: REPO, encoding: "utf8", timeout: 30_000, env: { ...process.env, NO_COLOR: "1", ...opts.env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -95,11 +97,40 @@ describe("usage errors exit 2 with one error line and a pointer to --help", () =
 });
 
 describe("prerequisites: exit 1 naming the privilege or the packages", () => {
-  test("without root: names root and sudo (run as nobody)", () => {
-    const r = process.getuid?.() === 0 ? cli(["up"], { user: 65534, env: { HOME: tmpdir() } }) : cli(["up"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: \.\/scripts\/local-cluster\.ts up needs:\n {2}- root privileges .*: run it with sudo\n/);
-    expect(r.stdout).toBe("");
+  test.each([
+    ["up", "up"],
+    ["status", "status"],
+    ["client add alice", "client add"],
+    ["kill-server 1", "kill-server"],
+    ["down", "down"],
+  ])("%s without root: names root and sudo, exit 1", (command, name) => {
+    // As root, a preloaded file makes the CLI see uid 1000 (setpriv to another user would need
+    // the checkout to be readable by that user, which a CI clone need not be).
+    const dir = tmp();
+    try {
+      const preload = join(dir, "uid1000.js");
+      writeFileSync(preload, "process.getuid = () => 1000;\n");
+      const r = cli(command.split(" "), { preload });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: .* needs:\n {2}- root privileges \(network namespaces, nftables, WireGuard interfaces\): run it with sudo\n/);
+      expect(r.stderr.split("\n")[0]).toBe(`error: ./scripts/local-cluster.ts ${name} needs:`);
+      expect(r.stdout).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("logs needs no root (it reads the state directory)", () => {
+    const dir = tmp();
+    try {
+      const preload = join(dir, "uid1000.js");
+      writeFileSync(preload, "process.getuid = () => 1000;\n");
+      const r = cli(["logs", "--state-dir", join(dir, "none")], { preload });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`error: no LB logs in ${join(dir, "none")}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("missing programs: the exact apt packages and the apt-get command", () => {
@@ -108,10 +139,9 @@ describe("prerequisites: exit 1 naming the privilege or the packages", () => {
       symlinkSync(process.execPath, join(bin, "node")); // a PATH with node only (sbin directories are searched anyway)
       const r = cli(["up"], { env: { PATH: bin } });
       expect(r.code).toBe(1);
-      const missing = ["wireguard-tools", "wireguard-go", "curl", "iputils-ping", "qrencode", "python3", "util-linux", "mawk"].filter(
-        (pkg) => !["/usr/sbin", "/sbin", "/usr/local/sbin"].some((d) => findProgram(pkg === "wireguard-tools" ? "wg" : pkg, d)),
-      );
-      expect(r.stderr).toContain(`Install the packages with:\n  sudo apt-get install -y ${missing.join(" ")}`);
+      const report = prerequisiteReport({ path: bin });
+      expect(report.packages).toEqual(expect.arrayContaining(["wireguard-tools", "curl"])); // in /usr/bin: not on this PATH
+      expect(r.stderr).toContain(`Install the packages with:\n  sudo apt-get install -y ${report.packages.join(" ")}\n`);
       expect(r.stderr).toMatch(/- the packages .* \(missing programs: wg, wg-quick, wireguard-go/);
     } finally {
       rmSync(bin, { recursive: true, force: true });
