@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describeEnvironment } from "../stacks/config/environment";
 import { ConfigError, loadConfig, loadConfigText, selectEnvironment } from "../stacks/config/load";
 
 const root = join(__dirname, "..");
@@ -201,4 +202,13 @@ test("a problem shared by several environments is reported once, naming them", a
 test("selecting an unknown environment lists the valid ones", async () => {
   const config = await loadConfigText("environments = { dev = {}, prod = {} }");
   expect(() => selectEnvironment(config, "nope")).toThrow('terraform.tfvars: unknown environment "nope"; environments defined there: dev, prod');
+});
+
+test("describeEnvironment: the one-line profile deploy.ts --dry-run prints", async () => {
+  const config = await loadConfig({ cwd: root, file: "terraform.tfvars.example" });
+  expect(config.environments.map(describeEnvironment)).toEqual([
+    "eu-west-1, 2 AZs, 1 NAT gateway, 2-3 x t3.micro (x86_64), ubuntu-22.04, UDP 51820",
+    "eu-west-1, 2 AZs, NAT per AZ, 2-4 x t3.small (x86_64), ubuntu-22.04, UDP 51820",
+    "eu-west-1, 3 AZs, NAT per AZ, 3-9 x c6in.large (x86_64), ubuntu-22.04, UDP 51820",
+  ]);
 });

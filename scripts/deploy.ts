@@ -83,14 +83,22 @@ async function deploy(opts: DeployOptions): Promise<number> {
   return binary ? planAndApply(session, environments[0], binary) : printDryRun(session, environments);
 }
 
-/** --dry-run: what each synthesized stack would create, as the plan review's table. */
+/** --dry-run: what each synthesized stack would create; several environments side by side. */
 async function printDryRun({ review, out }: Session, environments: readonly EnvironmentConfig[]): Promise<number> {
-  const { readStackSummary } = await import("../stacks/synth-summary.js");
-  for (const { name } of environments) {
+  const [{ readStackSummary }, { describeEnvironment }] = await Promise.all([
+    import("../stacks/synth-summary.js"),
+    import("../stacks/config/environment.js"),
+  ]);
+  const stacks = environments.map(({ name }) => {
     const s = readStackSummary(OUTDIR, name);
     const file = `${OUTDIR}/stacks/${name}/cdk.tf.json`;
-    process.stdout.write(`\n${review.renderDryRun({ environment: name, resources: s.resources, dataSources: s.dataSources, outputs: s.outputs.length, file }, out)}`);
-  }
+    return { environment: name, resources: s.resources, dataSources: s.dataSources, outputs: s.outputs.length, file };
+  });
+  const width = Math.max(...environments.map((e) => e.name.length));
+  const profiles = environments.map((e) => `  ${e.name.padEnd(width)}  ${describeEnvironment(e)}`).join("\n");
+  process.stdout.write(`\n${profiles}\n\n`);
+  if (stacks.length === 1) process.stdout.write(review.renderDryRun(stacks[0], out));
+  else process.stdout.write(`${review.renderDryRunComparison(stacks, out)}\n  Terraform JSON: ${OUTDIR}/stacks/<environment>/cdk.tf.json\n`);
   process.stdout.write("\nDry run: terraform did not run and nothing was sent to AWS. A real plan compares with what exists.\n");
   return EXIT.ok;
 }

@@ -72,13 +72,16 @@ test("--dry-run on a fresh clone: one notice about the example, type-check, synt
   }
 });
 
-test("--dry-run --environment all: one table per environment", () => {
+test("--dry-run --environment all: a profile line per environment and one table with a column each", () => {
   const result = sandbox.run(["--environment", "all", "--dry-run", "--skip-typecheck"]);
   expect(result.status).toBe(0);
   expect(result.stderr).toContain("==> [2/3] type-check ... skipped (--skip-typecheck)");
   expect(result.stderr).toMatch(/==> \[3\/3\] synth dev, staging, prod \.\.\. /);
+  expect(result.stdout).toMatch(/^Dry run: resources each environment would create \(dev \d+, staging \d+, prod \d+\)$/m);
+  expect(result.stdout).toMatch(/^  resource type\s+dev\s+staging\s+prod$/m);
+  expect(result.stdout).toMatch(/^  aws_nat_gateway\s+1\s+2\s+3$/m);
   for (const env of ["dev", "staging", "prod"]) {
-    expect(result.stdout).toMatch(new RegExp(`^Dry run for ${env}: \\d+ resources to create`, "m"));
+    expect(result.stdout).toMatch(new RegExp(`^  ${env}\\s+eu-west-1, \\d AZs, `, "m"));
     expect(sandbox.exists(`cdktf.out/stacks/${env}/cdk.tf.json`)).toBe(true);
   }
   expect(result.calls).toEqual([]);

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  classifyActions, describeTotals, renderCountsTable, renderDryRun, renderPlanReview, renderWarnings, STATEFUL_RESOURCES, summarizePlan,
+  classifyActions, describeTotals, renderCountsTable, renderDryRun, renderDryRunComparison, renderPlanReview, renderWarnings, STATEFUL_RESOURCES, summarizePlan,
 } from "../../scripts/lib/plan-review";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "fixtures", name), "utf8"));
@@ -108,4 +108,20 @@ test("dry run: the create column only, totals in the heading", () => {
 test("docs/deploy.md lists every stateful resource type", () => {
   const doc = readFileSync(join(__dirname, "..", "..", "docs", "deploy.md"), "utf8");
   for (const type of Object.keys(STATEFUL_RESOURCES)) expect(doc).toContain(`| \`${type}\` |`);
+});
+
+describe("renderDryRunComparison", () => {
+  const stack = (environment: string, resources: Record<string, number>) =>
+    ({ environment, resources, dataSources: 2, outputs: 3, file: `cdktf.out/stacks/${environment}/cdk.tf.json` });
+
+  test("one column per environment, '-' where an environment has none of a type, totals", () => {
+    const text = renderDryRunComparison([stack("dev", { aws_nat_gateway: 1, aws_vpc: 1 }), stack("prod", { aws_nat_gateway: 3, aws_vpc: 1, aws_eip: 3 })]);
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("Dry run: resources each environment would create (dev 2, prod 7)");
+    expect(lines).toContain("  resource type             dev   prod");
+    expect(lines).toContain("  aws_eip                     -      3");
+    expect(lines).toContain("  aws_nat_gateway             1      3");
+    expect(lines).toContain("  total                       2      7");
+    expect(lines).toContain("  data sources / outputs    2/3    2/3");
+  });
 });

@@ -209,3 +209,28 @@ export function renderDryRun(stack: DryRunStack, paint: Paint = PLAIN): string {
   const detail = `(${stack.dataSources} data sources, ${stack.outputs} outputs; ${stack.file})`;
   return `${paint.heading(heading)} ${paint.dim(detail)}\n\n${renderCountsTable(rows, ["create"], paint)}`;
 }
+
+/**
+ * --dry-run of several environments side by side: one row per resource type, one column per
+ * environment, so differences (NAT gateways, subnets per AZ, ...) stand out.
+ */
+export function renderDryRunComparison(stacks: readonly DryRunStack[], paint: Paint = PLAIN): string {
+  const types = [...new Set(stacks.flatMap((s) => Object.keys(s.resources)))].sort();
+  const footer = "data sources / outputs";
+  const width = Math.max(footer.length, ...types.map((t) => t.length));
+  const columns = stacks.map((s) => Math.max(s.environment.length, 5));
+  const row = (label: string, cells: readonly string[]) =>
+    `  ${label.padEnd(width)}  ${cells.map((c, i) => c.padStart(columns[i])).join("  ")}`;
+  const count = (s: DryRunStack, type: string) => s.resources[type] ?? 0;
+  const totals = stacks.map((s) => types.reduce((sum, t) => sum + count(s, t), 0));
+  const heading = `Dry run: resources each environment would create (${stacks.map((s, i) => `${s.environment} ${totals[i]}`).join(", ")})`;
+  return [
+    paint.heading(heading),
+    "",
+    paint.heading(row("resource type", stacks.map((s) => s.environment))),
+    ...types.map((t) => row(t, stacks.map((s) => (count(s, t) ? String(count(s, t)) : "-")))),
+    paint.dim(row("total", totals.map(String))),
+    paint.dim(row(footer, stacks.map((s) => `${s.dataSources}/${s.outputs}`))),
+    "",
+  ].join("\n");
+}

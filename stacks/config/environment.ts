@@ -50,3 +50,13 @@ export function resolveEnvironment(name: string, settings: Settings): Environmen
     },
   };
 }
+
+/** One line an operator recognises the environment by: placement, HA shape, size. */
+export function describeEnvironment(env: EnvironmentConfig): string {
+  const s = env.settings;
+  const azs = s.availability_zones.length ? s.availability_zones.join("+") : `${s.availability_zone_count} AZs`;
+  const nat = s.nat_gateway_mode === "single" ? "1 NAT gateway" : "NAT per AZ";
+  const size = `${s.asg_min}-${s.asg_max} x ${s.instance_type} (${env.architecture})`;
+  const ip = s.elastic_ips ? ", Elastic IPs" : "";
+  return `${s.region}, ${azs}, ${nat}, ${size}, ${s.os}, UDP ${s.wireguard_port}${ip}`;
+}
