@@ -68,6 +68,21 @@ describeIntegration("cluster: clients, propagation, revocation, failover", () =>
   );
 
   test(
+    "a client cannot reach any server's agent through the tunnel (nor /drain it): the firewall drops it",
+    t.wrap(async () => {
+      const target = c().lbTarget()!;
+      const curl = (url: string) => c().clientExec("alice", "curl", ["-s", "-o", "/dev/null", "--max-time", "2", url], { timeoutMs: 5000 });
+      // The server it is connected to (tunnel address), and another server via forwarding + MASQUERADE.
+      expect((await curl(`http://${topology.SERVER_TUNNEL_ADDRESS}:${topology.AGENT_PORT}/health`)).code).not.toBe(0);
+      const other = topology.serverUnderlay(otherThan(target)).address;
+      expect((await curl(`http://${other}:${topology.AGENT_PORT}/health`)).code).not.toBe(0);
+      // The VPC still reaches the agents (the NLB's health checks come from there).
+      expect((await c().probeHealth(otherThan(target))).code).toBe(200);
+    }),
+    20_000,
+  );
+
+  test(
     "a client added on one server works through another within the sync bound",
     t.wrap(async () => {
       const target = c().lbTarget()!;

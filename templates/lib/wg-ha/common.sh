@@ -33,7 +33,7 @@ load_settings() {
     export "${key?}"
   done <"$file"
   : "${WG_INTERFACE:=wg0}" "${WG_PORT:=51820}" "${WG_HA_KEEPALIVE:=25}"
-  : "${WG_HA_STATE_DIR:=/mnt/wg-ha}" "${WG_HA_LOCAL_DIR:=/var/lib/wg-ha}" "${WG_HA_AWS:=0}"
+  : "${WG_HA_STATE_DIR:=/mnt/wg-ha}" "${WG_HA_LOCAL_DIR:=/var/lib/wg-ha}" "${WG_HA_AWS:=0}" "${WG_HA_AGENT_PORT:=8080}"
   : "${WG_HA_SYNC_INTERVAL_SECONDS:=1}" "${WG_HA_SYNC_HEARTBEAT_SECONDS:=5}" "${WG_HA_SYNC_VERIFY_SECONDS:=60}"
   : "${WG_HA_CLIENT_ALLOWED_IPS:=0.0.0.0/0}" "${WG_HA_CLIENT_DNS:=}" "${WG_HA_ENDPOINT:=}"
   : "${WG_HA_SERVER_ADDRESS6:=}" "${WG_HA_CLIENT_CIDR6:=}" "${WG_HA_NAT_INTERFACE:=}"
