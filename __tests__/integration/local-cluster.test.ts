@@ -1,20 +1,28 @@
 /**
  * scripts/local-cluster.ts end to end, as root: the real CLI is spawned for every step (no
- * library shortcut), on one cluster (prefix itlc, health 1 s x 2). The cases run in order: up,
+ * library shortcut), on one cluster (prefix itlc + 4 random hex digits, health 1 s x 2). The cases run in order: up,
  * a second up, status --json against its schema, a client added, connected and used, failover
  * with traffic (kill-server of the LB target, then kill-server --watch), start/drain/add-server,
  * logs, client disconnect/revoke, down (nothing left behind) and down again. Then: down after
- * the up process is SIGKILLed half-way, and the files of a gone cluster.
+ * the up process is SIGKILLed half-way, and the files of a gone cluster. Waits poll the status
+ * document through the library (fast); every action and every asserted output is the CLI's.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destroyCluster, findLeftovers, readState, run, scanLeftovers, statusJsonSchema, waitFor, type StatusJson } from "../../scripts/lib/cluster";
+import { destroyCluster, findLeftovers, LocalCluster, readState, run, scanLeftovers, statusJson, statusJsonSchema, waitFor, type StatusJson } from "../../scripts/lib/cluster";
 import { isAlive, type ProcessRecord } from "../../scripts/lib/cluster/exec";
 import { clusterStateDir, describeIntegration, failureTracker, measure, printMeasurements } from "./helpers";
 
-const PREFIX = "itlc";
-const CRASH_PREFIX = "itlcx";
+/**
+ * Unique per run (8 characters, the most a prefix may have): two runs of this file at once (two
+ * people's suites on one machine) never share a cluster. An abandoned run's cluster tears itself
+ * down (--lifetime).
+ */
+const RUN = randomBytes(2).toString("hex");
+const PREFIX = `itlc${RUN}`;
+const CRASH_PREFIX = `itlx${RUN}`;
 const REPO = join(__dirname, "..", "..");
 const SCRIPT = join(REPO, "scripts", "local-cluster.ts");
 const TUNNEL = "10.100.0.1";
@@ -38,6 +46,8 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
     expect(r.code).toBe(0);
     return statusJsonSchema.parse(JSON.parse(r.stdout));
   };
+  /** The same document, read by the library: for polling until a state is reached (fast); assertions use the CLI. */
+  const observe = (): StatusJson => statusJson(LocalCluster.open(dir));
   /** `client exec NAME -- ping -D ...` as a child; reply times (epoch s) collected as they come. */
   const pinger = (client: string, seconds: number) => {
     const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, "--state-dir", dir, "client", "exec", client, "--", "ping", "-D", "-n", "-i", "0.2", "-w", String(seconds), TUNNEL], { cwd: REPO });
@@ -89,10 +99,10 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
   test(
     "a second up: a clear error, exit 1, and the running cluster is untouched",
     t.wrap(async () => {
-      const r = await cli(["up", "--prefix", "itlcb"]);
+      const r = await cli(["up", "--prefix", `itlb${RUN}`]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^error: a cluster is already running in ${dir} \\(prefix ${PREFIX}, up since [0-9T:.-]+Z\\); run down first: .* down\\n$`));
-      expect(findLeftovers("itlcb").namespaces).toEqual([]);
+      expect(findLeftovers(`itlb${RUN}`).namespaces).toEqual([]);
       expect((await status()).servers.every((s) => s.running)).toBe(true);
     }),
     30_000,
@@ -101,10 +111,8 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
   test(
     "status --json: the documented schema, one LB target, healthy servers; status: the table",
     t.wrap(async () => {
-      const s = await waitFor("both servers healthy", async () => {
-        const st = await status();
-        return st.servers.every((x) => x.healthy) ? st : undefined;
-      }, 15_000, 500);
+      await waitFor("both servers healthy", () => observe().servers.every((x) => x.healthy), 15_000, 200);
+      const s = await status();
       expect(s).toMatchObject({ schemaVersion: 1, prefix: PREFIX, stateDir: dir, endpoint: "203.0.113.1:51820", clients: [], savedConfigs: [] });
       expect(s.lb).toMatchObject({ pollerRunning: true, healthIntervalSeconds: 1, unhealthyThreshold: 2, healthyThreshold: 2, switches: 0 });
       expect(s.servers.map((x) => x.index)).toEqual([1, 2]);
@@ -141,11 +149,11 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
 
       const list = await cli(["client", "list"]);
       expect(list.stdout).toMatch(/^alice +10\.100\.0\.\d+\/32 /m);
-      expect(list.stdout).toMatch(/Connected on this machine: alice \(10\.100\.0\.\d+, namespace itlc-c1\)/);
+      expect(list.stdout).toMatch(new RegExp(`Connected on this machine: alice \\(10\\.100\\.0\\.\\d+, namespace ${PREFIX}-c1\\)`));
       const s = await status();
       expect(s.clients).toEqual([expect.objectContaining({ name: "alice", namespace: `${PREFIX}-c1`, running: true })]);
       expect(s.savedConfigs).toEqual(["alice"]);
-      await waitFor("alice's peer on both servers", async () => (await status()).servers.every((x) => x.peers === 1), 10_000, 300);
+      await waitFor("alice's peer on both servers", () => observe().servers.every((x) => x.peers === 1), 10_000, 200);
     }),
     60_000,
   );
@@ -183,10 +191,8 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
       const killDone = Date.now() / 1000;
       expect(kill.code).toBe(0);
       expect(kill.stdout).toContain(`killed s${target} (the LB target): SIGKILL to everything in its namespace, link down`);
-      const moved = await waitFor("the LB to move", async () => {
-        const s = await status();
-        return s.lb.target !== target ? s : undefined;
-      }, 15_000, 250);
+      await waitFor("the LB to move", () => observe().lb.target !== target, 15_000, 100);
+      const moved = await status();
       expect(moved.servers.find((x) => x.index === target)).toMatchObject({ running: false, healthy: false });
       const reply = await waitFor("a reply after the kill", () => p.replies.find((r) => r > killDone), 45_000, 100);
       measure("kill-server (CLI): client outage, kill -> first reply", reply - killedAt);
@@ -206,7 +212,7 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
       expect(start.code).toBe(0);
       expect(start.stdout).toContain(`s${dead} started`);
       expect((await cli(["start-server", String(dead)])).stdout).toContain(`s${dead} is already running`);
-      await waitFor("both healthy", async () => (await status()).servers.every((x) => x.healthy), 15_000, 300);
+      await waitFor("both healthy", () => observe().servers.every((x) => x.healthy), 15_000, 100);
       const target = (await status()).lb.target!;
       const watch = await cli(["kill-server", "active", "--watch", "alice"], { timeoutMs: 80_000 });
       expect(watch.code).toBe(0);
@@ -225,25 +231,21 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
   test(
     "drain-server, undrain-server, add-server, logs",
     t.wrap(async () => {
-      await waitFor("both healthy", async () => (await status()).servers.every((x) => x.healthy), 15_000, 300);
+      await waitFor("both healthy", () => observe().servers.every((x) => x.healthy), 15_000, 100);
       const target = (await status()).lb.target!;
       const drain = await cli(["drain-server", "active"]);
       expect(drain.stdout).toContain(`s${target} drains`);
-      const moved = await waitFor("the LB to move off the drained server", async () => {
-        const s = await status();
-        return s.lb.target !== target ? s : undefined;
-      }, 10_000, 250);
+      await waitFor("the LB to move off the drained server", () => observe().lb.target !== target, 10_000, 100);
+      const moved = await status();
       expect(moved.servers.find((x) => x.index === target)).toMatchObject({ draining: true, healthy: false, lastHealthCode: 503 });
       expect((await cli(["undrain-server", String(target)])).code).toBe(0);
-      await waitFor("no drain", async () => (await status()).servers.every((x) => !x.draining && x.healthy), 10_000, 300);
+      await waitFor("no drain", () => observe().servers.every((x) => !x.draining && x.healthy), 10_000, 100);
 
       const add = await cli(["add-server"]);
       expect(add.code).toBe(0);
       expect(add.stdout).toContain("s3 started");
-      const three = await waitFor("s3 healthy", async () => {
-        const s = await status();
-        return s.servers.find((x) => x.index === 3)?.healthy ? s : undefined;
-      }, 15_000, 300);
+      await waitFor("s3 healthy", () => observe().servers.find((x) => x.index === 3)?.healthy, 15_000, 100);
+      const three = await status();
       expect(three.servers.find((x) => x.index === 3)).toMatchObject({ running: true, peers: 1 });
 
       const lb = await cli(["logs", "--lines", "100"]);
@@ -267,7 +269,7 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
       const revoke = await cli(["client", "revoke", "alice"]);
       expect(revoke.code).toBe(0);
       expect(existsSync(join(dir, "configs", "alice.conf"))).toBe(false);
-      await waitFor("no peer anywhere", async () => (await status()).servers.filter((x) => x.running).every((x) => x.peers === 0), 10_000, 300);
+      await waitFor("no peer anywhere", () => observe().servers.filter((x) => x.running).every((x) => x.peers === 0), 10_000, 200);
       expect((await cli(["client", "connect", "alice"])).stderr).toMatch(/no saved config for alice: run .* client add alice first/);
     }),
     40_000,
@@ -297,7 +299,7 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
   test(
     "down after the up process is SIGKILLed half-way removes everything it had created",
     t.wrap(async () => {
-      const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, "--state-dir", crashDir, "up", "--servers", "3", "--prefix", CRASH_PREFIX, "--health-interval", "1"], { cwd: REPO });
+      const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, "--state-dir", crashDir, "up", "--servers", "3", "--prefix", CRASH_PREFIX, "--health-interval", "1", "--lifetime", "300"], { cwd: REPO });
       children.push(child);
       // Half-way: some server namespaces exist, the cluster is not up yet.
       await waitFor("server namespaces", () => findLeftovers(CRASH_PREFIX).namespaces.filter((n) => /-s\d$/.test(n)).length >= 2, 30_000, 20);
