@@ -153,8 +153,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "a client namespace running stock wg-quick with NAME's config",
     description:
       "Creates a client namespace behind the load balancer and brings the config up with the stock\n" +
-      "`wg-quick up` (userspace wireguard-go). Waits until the LB's target has the peer and the\n" +
-      "client has a handshake; fails (exit 1) if none comes within 20 s.",
+      "`wg-quick up` (kernel WireGuard, else userspace wireguard-go). Waits until the LB's target has\n" +
+      "the peer and the client has a handshake; fails (exit 1) if none comes within 20 s.",
     options: { config: { type: "string", value: "FILE", help: "a full config with its PrivateKey (default: the one client add saved)" } },
     root: true,
   },
