@@ -1,10 +1,13 @@
 /**
- * The CloudWatch dashboard body as a pure function: NLB UDP flows and bytes, healthy hosts (in
- * total and per AZ), ASG size, CPU / NetworkOut with the scaling thresholds drawn in, and the
- * health agents' WireGuard peers. Add panels through `extraWidgets`.
- * Values may be Terraform tokens (arn suffixes); they resolve inside the JSON string.
+ * The CloudWatch dashboard body as a pure function, one environment per dashboard: the load
+ * balancer (UDP flows and bytes, healthy/unhealthy servers per AZ), the Auto Scaling group (size,
+ * CPU and NetworkOut against the scaling thresholds), the health agents' WireGuard metrics (peers
+ * configured and active, per environment and per server, traffic, sync age, who reports) and the
+ * CloudWatch agent's (memory, disk, swap, processes). Add panels through `extraWidgets`.
+ * Values may be Terraform tokens (arn suffixes, AZ names); they resolve inside the JSON string.
+ * Every metric name comes from stacks/metrics.ts, whose names tests check against the servers.
  */
-import { AGENT_METRICS, ASG_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
+import { AGENT_METRICS, ASG_METRICS, CW_AGENT_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
 import type { ScalingThresholds } from "./scaling";
 
 export interface DashboardInput {
@@ -17,7 +20,14 @@ export interface DashboardInput {
   /** Environment name: the servers' agent metrics are per environment. */
   readonly environment: string;
   readonly thresholds: ScalingThresholds;
-  /** Extra metric panels appended after the built-in ones (full width each). */
+  /**
+   * The environment's AZs (names or tokens): one healthy and one unhealthy line each.
+   * @default - a SEARCH expression finds the AZs that report
+   */
+  readonly availabilityZones?: readonly string[];
+  /** SyncAgeSeconds above this is the sync-age alarm's bound (drawn on the sync panel). */
+  readonly syncAgeAlarmSeconds: number;
+  /** Extra metric panels appended after the built-in ones (two per row). */
   readonly extraWidgets?: readonly MetricPanel[];
 }
 
@@ -32,32 +42,47 @@ export interface MetricPanel {
 
 const PANEL = { width: 12, height: 6 } as const;
 
+/** A SEARCH expression row: one line per matching series, labelled by CloudWatch. */
+function search(id: string, schema: string, metricName: string, filters: Record<string, string>, stat: string): unknown[] {
+  const terms = Object.entries(filters).map(([k, v]) => `${k}="${v}"`).join(" ");
+  return [{ expression: `SEARCH('{${schema}} MetricName="${metricName}" ${terms}', '${stat}', 60)`, id }];
+}
+
 export function dashboardPanels(input: DashboardInput): MetricPanel[] {
   const lb = ["LoadBalancer", input.loadBalancer];
   const tg = ["TargetGroup", input.targetGroup, ...lb];
-  const asg = ["AutoScalingGroupName", input.asgName];
-  const agent = [AGENT_METRICS.environmentDimension, input.environment];
+  const asg = [CW_AGENT_METRICS.asgDimension, input.asgName];
+  const env = [AGENT_METRICS.environmentDimension, input.environment];
   const t = input.thresholds;
-  const perAz = (metric: string) =>
-    `SEARCH('{${NLB_METRICS.namespace},AvailabilityZone,LoadBalancer,TargetGroup} MetricName="${metric}" LoadBalancer="${input.loadBalancer}"', 'Minimum', 60)`;
+  const nlb = NLB_METRICS.namespace;
+  const perAz = input.availabilityZones?.length
+    ? input.availabilityZones.flatMap((az) => [
+        [nlb, NLB_METRICS.healthyHosts, "AvailabilityZone", az, ...tg, { stat: "Minimum", label: `healthy ${az}` }],
+        [nlb, NLB_METRICS.unhealthyHosts, "AvailabilityZone", az, ...tg, { stat: "Maximum", label: `unhealthy ${az}` }],
+      ])
+    : [NLB_METRICS.healthyHosts, NLB_METRICS.unhealthyHosts].map((metric, i) =>
+        search(`perAz${i}`, `${nlb},AvailabilityZone,LoadBalancer,TargetGroup`, metric, { LoadBalancer: input.loadBalancer, TargetGroup: input.targetGroup }, i ? "Maximum" : "Minimum"),
+      );
+  const agent = AGENT_METRICS;
+  const cw = CW_AGENT_METRICS;
   return [
     {
       title: "NLB UDP flows",
       metrics: [
-        [NLB_METRICS.namespace, NLB_METRICS.activeFlows, ...lb, { stat: "Average", label: "active flows" }],
-        [NLB_METRICS.namespace, NLB_METRICS.newFlows, ...lb, { stat: "Sum", label: "new flows / min" }],
+        [nlb, NLB_METRICS.activeFlows, ...lb, { stat: "Average", label: "active flows" }],
+        [nlb, NLB_METRICS.newFlows, ...lb, { stat: "Sum", label: "new flows / min" }],
       ],
     },
     {
       title: "NLB UDP bytes processed (per minute)",
-      metrics: [[NLB_METRICS.namespace, NLB_METRICS.processedBytes, ...lb, { stat: "Sum" }]],
+      metrics: [[nlb, NLB_METRICS.processedBytes, ...lb, { stat: "Sum" }]],
     },
     {
-      title: "Healthy / unhealthy servers (total and per AZ)",
+      title: "Healthy / unhealthy servers per AZ",
       metrics: [
-        [NLB_METRICS.namespace, NLB_METRICS.healthyHosts, ...tg, { stat: "Minimum", label: "healthy" }],
-        [NLB_METRICS.namespace, NLB_METRICS.unhealthyHosts, ...tg, { stat: "Maximum", label: "unhealthy" }],
-        [{ expression: perAz(NLB_METRICS.healthyHosts), id: "healthyPerAz", label: "healthy" }],
+        [nlb, NLB_METRICS.healthyHosts, ...tg, { stat: "Minimum", label: "healthy (all AZs)" }],
+        [nlb, NLB_METRICS.unhealthyHosts, ...tg, { stat: "Maximum", label: "unhealthy (all AZs)" }],
+        ...perAz,
       ],
     },
     {
@@ -87,12 +112,49 @@ export function dashboardPanels(input: DashboardInput): MetricPanel[] {
       ],
     },
     {
-      title: "WireGuard peers (health agent)",
+      title: "WireGuard peers (health agents)",
       metrics: [
-        [AGENT_METRICS.namespace, AGENT_METRICS.peers, ...agent, { stat: "Maximum", label: "peers configured" }],
-        [AGENT_METRICS.namespace, AGENT_METRICS.activePeers, ...agent, { stat: "Sum", label: "handshake < 3 min" }],
-        [AGENT_METRICS.namespace, AGENT_METRICS.healthy, ...agent, { stat: "Sum", label: "healthy servers (agent)" }],
+        [agent.namespace, agent.peers, ...env, { stat: "Maximum", label: "peers configured" }],
+        [agent.namespace, agent.activePeers, ...env, { stat: "Sum", label: "active: handshake < 3 min (all servers)" }],
       ],
+    },
+    {
+      title: "Active peers per server",
+      metrics: [search("activePerServer", `${agent.namespace},${agent.environmentDimension},InstanceId`, agent.activePeers, { [agent.environmentDimension]: input.environment }, "Maximum")],
+    },
+    {
+      title: "Sync age (seconds since the last good sync, worst server)",
+      metrics: [[agent.namespace, agent.syncAgeSeconds, ...env, { stat: "Maximum", label: "sync age" }]],
+      annotations: [{ label: `alarm > ${input.syncAgeAlarmSeconds} s`, value: input.syncAgeAlarmSeconds }],
+    },
+    {
+      title: "Health agents: reporting and healthy servers",
+      metrics: [
+        [ASG_METRICS.namespace, ASG_METRICS.inService, ...asg, { stat: "Minimum", label: "in service" }],
+        [agent.namespace, agent.healthy, ...env, { stat: "SampleCount", label: "reporting" }],
+        [agent.namespace, agent.healthy, ...env, { stat: "Sum", label: "healthy (agent)" }],
+      ],
+    },
+    {
+      title: "WireGuard traffic (bytes per minute, all servers)",
+      stat: "Sum",
+      metrics: [
+        [agent.namespace, agent.bytesReceived, ...env, { label: "received from clients" }],
+        [agent.namespace, agent.bytesSent, ...env, { label: "sent to clients" }],
+      ],
+    },
+    {
+      title: "Memory, root disk and swap used (%, worst server)",
+      stat: "Maximum",
+      metrics: [
+        [cw.namespace, cw.memUsedPercent, ...asg, { label: "memory" }],
+        [cw.namespace, cw.diskUsedPercent, ...asg, { label: "root disk" }],
+        [cw.namespace, cw.swapUsedPercent, ...asg, { label: "swap" }],
+      ],
+    },
+    {
+      title: "Watched processes, fewest on any server (wireguard-go: 0 with the kernel module)",
+      metrics: [search("processes", `${cw.namespace},${cw.asgDimension},${cw.processDimension}`, cw.processCount, { [cw.asgDimension]: input.asgName }, "Minimum")],
     },
     ...(input.extraWidgets ?? []),
   ];

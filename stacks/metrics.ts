@@ -1,7 +1,9 @@
 /**
  * Every CloudWatch metric name the stack alarms on or charts, in one place. The servers' own
  * metrics (CloudWatch agent + health agent) go to METRICS_NAMESPACE: the instance role may put
- * metric data into that namespace only.
+ * metric data into that namespace only. Tests check the servers' names against what they publish:
+ * AGENT_METRICS against the health agent's `--list-metrics`, CW_AGENT_METRICS against the
+ * CloudWatch agent config (templates/cloudwatch/amazon-cloudwatch-agent.jsonc).
  */
 
 /** Namespace of the servers' custom metrics (memory, disk, WireGuard peers, bytes). */
@@ -58,4 +60,25 @@ export const AGENT_METRICS = {
   bytesReceived: "BytesReceived",
   bytesSent: "BytesSent",
   syncAgeSeconds: "SyncAgeSeconds",
+} as const;
+
+/**
+ * The CloudWatch agent on the servers (templates/cloudwatch/amazon-cloudwatch-agent.jsonc):
+ * namespace METRICS_NAMESPACE, dimensions InstanceId + AutoScalingGroupName, rolled up per
+ * AutoScalingGroupName (every metric) and per AutoScalingGroupName + pattern (procstat: one series
+ * per watched process). A name is `<plugin>_<measurement>`; procstat's pid_count is reported by its
+ * lookup as procstat_lookup_pid_count.
+ */
+export const CW_AGENT_METRICS = {
+  namespace: METRICS_NAMESPACE,
+  asgDimension: "AutoScalingGroupName",
+  instanceDimension: "InstanceId",
+  /** procstat's dimension: the regular expression that selects the process (its command line). */
+  processDimension: "pattern",
+  memUsedPercent: "mem_used_percent",
+  diskUsedPercent: "disk_used_percent",
+  swapUsedPercent: "swap_used_percent",
+  processCount: "procstat_lookup_pid_count",
+  processCpuPercent: "procstat_cpu_usage",
+  processMemoryBytes: "procstat_memory_rss",
 } as const;

@@ -1,7 +1,8 @@
 /**
  * Alarms for people (the scaling alarms live in scaling.ts): an encrypted SNS topic with an
- * optional e-mail subscription, alarms on unhealthy/too few healthy servers and sustained high
- * CPU, and the environment's CloudWatch dashboard.
+ * optional e-mail subscription, alarms on unhealthy/too few healthy servers, sustained high CPU,
+ * servers whose health agent stops reporting and a stale sync, and the environment's CloudWatch
+ * dashboard (stacks/dashboard.ts).
  */
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
@@ -12,11 +13,20 @@ import { Construct } from "constructs";
 import type { AwsAccount } from "./aws-account";
 import { dashboardBody, type MetricPanel } from "./dashboard";
 import { policyDocument } from "./iam-policy";
-import { AGENT_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
+import { AGENT_METRICS, ASG_METRICS, EC2_METRICS, NLB_METRICS } from "./metrics";
 import type { ScalingThresholds } from "./scaling";
 
 /** Sustained CPU above this (or the scale-out threshold, if higher) means scaling is not keeping up. */
 export const CPU_HIGH_ALARM_PERCENT = 90;
+/** Minutes an in-service server may publish no health-agent metrics before the alarm fires. */
+export const AGENT_SILENT_MINUTES = 5;
+/**
+ * SyncAgeSeconds above this, for SYNC_AGE_ALARM_MINUTES, on any server: the shared store has been
+ * unreadable (or the sync loop stuck) twice as long as the agent tolerates before failing health
+ * (WG_HA_SYNC_STALE_SECONDS, 30 s, stacks/user-data.ts). A healthy server stays under 5 s.
+ */
+export const SYNC_AGE_ALARM_SECONDS = 60;
+export const SYNC_AGE_ALARM_MINUTES = 3;
 
 export interface MonitoringProps {
   readonly account: AwsAccount;
@@ -29,6 +39,11 @@ export interface MonitoringProps {
   readonly targetGroupArnSuffix: string;
   readonly asgName: string;
   readonly asgMin: number;
+  /**
+   * The environment's AZs (names or tokens), for the per-AZ lines of the dashboard.
+   * @default - the dashboard finds the AZs with a SEARCH expression
+   */
+  readonly availabilityZones?: readonly string[];
   /** Environment name: the agents' metric dimension. */
   readonly environment: string;
   readonly thresholds: ScalingThresholds;
@@ -75,6 +90,7 @@ export class Monitoring extends Construct {
     const notify = [this.topic.arn];
     const targetGroup = { LoadBalancer: props.loadBalancerArnSuffix, TargetGroup: props.targetGroupArnSuffix };
     const common = { period: 60, alarmActions: notify, okActions: notify };
+    const agentDimensions = { [AGENT_METRICS.environmentDimension]: props.environment };
     this.alarms = [
       new CloudwatchMetricAlarm(this, "UnhealthyHostsAlarm", {
         ...common,
@@ -118,20 +134,46 @@ export class Monitoring extends Construct {
         threshold: Math.max(CPU_HIGH_ALARM_PERCENT, props.thresholds.scaleOutCpuPercent),
         treatMissingData: "missing",
       }),
+      // Per server, in metric math: fewer reporting health agents (EMF lines, one per server and
+      // minute) than in-service instances. FILL counts a minute without any line as 0; if even
+      // the difference is missing (no agent at all), missing data is breaching.
       new CloudwatchMetricAlarm(this, "AgentSilentAlarm", {
-        ...common,
-        period: 300,
+        alarmActions: notify,
+        okActions: notify,
         alarmName: `${prefix}-agents-silent`,
-        alarmDescription: "No server's health agent has reported metrics for 10 minutes (agent, CloudWatch agent or log shipping down)",
-        namespace: AGENT_METRICS.namespace,
-        metricName: AGENT_METRICS.healthy,
-        dimensions: { [AGENT_METRICS.environmentDimension]: props.environment },
-        statistic: "SampleCount",
-        evaluationPeriods: 2,
-        datapointsToAlarm: 2,
-        comparisonOperator: "LessThanThreshold",
+        alarmDescription: `An in-service server has published no health-agent metrics for ${AGENT_SILENT_MINUTES} minutes (agent, CloudWatch agent or log shipping down)`,
+        metricQuery: [
+          {
+            id: "reporting",
+            returnData: false,
+            metric: { namespace: AGENT_METRICS.namespace, metricName: AGENT_METRICS.healthy, dimensions: agentDimensions, stat: "SampleCount", period: 60 },
+          },
+          {
+            id: "inservice",
+            returnData: false,
+            metric: { namespace: ASG_METRICS.namespace, metricName: ASG_METRICS.inService, dimensions: { AutoScalingGroupName: props.asgName }, stat: "Minimum", period: 60 },
+          },
+          { id: "silent", expression: "inservice - FILL(reporting, 0)", label: "in-service servers not reporting", returnData: true },
+        ],
+        evaluationPeriods: AGENT_SILENT_MINUTES,
+        datapointsToAlarm: AGENT_SILENT_MINUTES,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
         threshold: 1,
         treatMissingData: "breaching", // no data is the condition this alarm is for
+      }),
+      new CloudwatchMetricAlarm(this, "SyncAgeAlarm", {
+        ...common,
+        alarmName: `${prefix}-sync-stale`,
+        alarmDescription: `A server has not synced with the shared store (EFS) for over ${SYNC_AGE_ALARM_SECONDS} s, ${SYNC_AGE_ALARM_MINUTES} minutes in a row: peers added or revoked elsewhere do not reach it`,
+        namespace: AGENT_METRICS.namespace,
+        metricName: AGENT_METRICS.syncAgeSeconds,
+        dimensions: agentDimensions,
+        statistic: "Maximum",
+        evaluationPeriods: SYNC_AGE_ALARM_MINUTES,
+        datapointsToAlarm: SYNC_AGE_ALARM_MINUTES,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: SYNC_AGE_ALARM_SECONDS,
+        treatMissingData: "notBreaching", // a silent agent is the agents-silent alarm's
       }),
     ];
 
@@ -145,6 +187,8 @@ export class Monitoring extends Construct {
         asgName: props.asgName,
         thresholds: props.thresholds,
         environment: props.environment,
+        availabilityZones: props.availabilityZones,
+        syncAgeAlarmSeconds: SYNC_AGE_ALARM_SECONDS,
         extraWidgets: props.extraDashboardPanels,
       }),
     });

@@ -55,6 +55,11 @@ export class ServerRole extends Construct {
         actions: ["autoscaling:CompleteLifecycleAction"],
         resources: [autoScalingGroupArn(account, props.asgName)],
       },
+      // The CloudWatch agent's own actions, and no more (templates/cloudwatch/, docs/monitoring.md):
+      // its memory/disk/swap/procstat metrics; its log streams in the group Terraform created (no
+      // logs:CreateLogGroup: a deleted group must not come back unencrypted and without retention;
+      // no PutRetentionPolicy: the config sets no retention). The health agent's metrics need no
+      // permission: CloudWatch Logs extracts them from the EMF lines in the log group.
       {
         sid: "PutMetricsInOwnNamespace",
         effect: "Allow",
@@ -65,11 +70,13 @@ export class ServerRole extends Construct {
       {
         sid: "WriteOwnLogGroup",
         effect: "Allow",
-        actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
         resources: props.logGroupArns,
       },
       {
-        // The CloudWatch agent reads the instance's tags for metric dimensions; no resource type.
+        // append_dimensions AutoScalingGroupName: the agent reads the aws:autoscaling:groupName tag
+        // of its own instance (DescribeTags has no resource type). Not ec2:DescribeVolumes: that is
+        // only for EBS volume dimensions, which the config does not ask for.
         sid: "ReadInstanceTags",
         effect: "Allow",
         actions: ["ec2:DescribeTags"],

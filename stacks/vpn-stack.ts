@@ -98,6 +98,7 @@ export class VpnStack extends TerraformStack {
       targetGroupArnSuffix: loadBalancer.targetGroup.arnSuffix,
       asgName,
       asgMin: s.asg_min,
+      availabilityZones: network.availabilityZones,
       environment: env.name,
       thresholds: scaling.thresholds,
     });

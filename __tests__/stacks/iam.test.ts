@@ -46,17 +46,37 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       resources: [fsArn],
     });
     expect(statement(policy, "CompleteOwnLifecycleAction")).toMatchObject({ actions: ["autoscaling:CompleteLifecycleAction"], resources: [asgArn(name)] });
-    expect(statement(policy, "PutMetricsInOwnNamespace")).toMatchObject({
+    expect(statement(policy, "PutMetricsInOwnNamespace")).toEqual({
+      sid: "PutMetricsInOwnNamespace",
+      effect: "Allow",
       actions: ["cloudwatch:PutMetricData"],
       resources: ["*"],
       condition: [{ test: "StringEquals", variable: "cloudwatch:namespace", values: [METRICS_NAMESPACE] }],
     });
     const logGroup = ref(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup", "arn");
-    expect(statement(policy, "WriteOwnLogGroup")).toMatchObject({
-      actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+    // The CloudWatch agent's own actions only: streams in the group Terraform created (never
+    // CreateLogGroup or PutRetentionPolicy), its tags for AutoScalingGroupName (not DescribeVolumes).
+    expect(statement(policy, "WriteOwnLogGroup")).toEqual({
+      sid: "WriteOwnLogGroup",
+      effect: "Allow",
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
       resources: [logGroup, `${logGroup}:*`],
     });
-    expect(statement(policy, "ReadInstanceTags")).toMatchObject({ actions: ["ec2:DescribeTags"], resources: ["*"] });
+    expect(statement(policy, "ReadInstanceTags")).toEqual({ sid: "ReadInstanceTags", effect: "Allow", actions: ["ec2:DescribeTags"], resources: ["*"] });
+    const actions = policy.statement.flatMap((s: { actions: string[] }) => s.actions);
+    for (const never of ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DescribeLogStreams", "logs:DescribeLogGroups", "ec2:DescribeVolumes", "ssm:GetParameter"]) {
+      expect(actions).not.toContain(never);
+    }
+    expect(actions.filter((a: string) => /^(logs|cloudwatch):/.test(a)).sort()).toEqual(["cloudwatch:PutMetricData", "logs:CreateLogStream", "logs:PutLogEvents"]);
+    // ... and that group is the one the servers' CloudWatch agent writes to (WG_HA_LOG_GROUP in the
+    // user data), encrypted with the environment's key, with Terraform's retention.
+    const userData = byPath(tf, "aws_launch_template", "VpnServers/LaunchTemplate").user_data;
+    expect(userData).toContain(`WG_HA_LOG_GROUP=${ref(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup", "name")}\\n`);
+    expect(byPath(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup")).toEqual({
+      name: `/wg-ha/${name}/servers`,
+      kms_key_id: ref(tf, "aws_kms_key", "EncryptionKey/Key", "arn"),
+      retention_in_days: synths[name].env.settings.log_retention_days,
+    });
     expect(statement(policy, "ReadTemplateBundle")).toMatchObject({
       actions: ["s3:GetObject"],
       resources: [`${ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "arn")}/${ref(tf, "aws_s3_object", "VpnServers/Templates/Bundle", "key")}`],
