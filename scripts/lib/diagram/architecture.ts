@@ -48,6 +48,16 @@ function natLines(t: Topology, z: Zone): { title: string; lines: Line[] } {
   return { title: "No NAT gateway", lines: [`${t.natMode} NAT mode: egress via ${z.egressNat ?? "none"}`] };
 }
 
+/** What the admin role may do, in words, from the actions its policy allows. */
+function adminLines(actions: readonly string[]): string[] {
+  const has = (a: string) => actions.includes(a);
+  const scaling = [has("autoscaling:SetDesiredCapacity") ? "set desired capacity" : "", has("autoscaling:StartInstanceRefresh") ? "start instance refresh" : ""].filter(Boolean);
+  return [
+    has("ssm:StartSession") ? "SSM sessions to this environment's servers only" : "",
+    scaling.length ? scaling.join(", ") : "",
+  ].filter(Boolean);
+}
+
 function ordinalList(items: readonly string[]): string {
   return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
@@ -301,8 +311,7 @@ export function renderArchitecture(t: Topology, options: RenderOptions): string 
       title: `IAM role ${t.admin.role}`,
       lines: [
         t.admin.mfa ? `assume with MFA${t.admin.mfaMaxAgeSeconds ? ` (signed in < ${t.admin.mfaMaxAgeSeconds} s ago)` : ""}` : "assume (no MFA condition)",
-        "SSM sessions to this environment's servers only",
-        "set desired capacity, start instance refresh",
+        ...adminLines(t.admin.actions),
       ],
       style: STYLES.security,
       className: "admin-role",

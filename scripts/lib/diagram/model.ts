@@ -118,6 +118,8 @@ export interface Topology {
     readonly role: string;
     readonly mfa: boolean;
     readonly mfaMaxAgeSeconds?: number;
+    /** Every action its inline policies allow. */
+    readonly actions: readonly string[];
   };
 }
 
@@ -284,6 +286,14 @@ export function topologyFromSynth(tf: SynthJson): Topology {
     (doc?.statement ?? []).flatMap((s: Record<string, any>) => s.condition ?? []).find((c: Record<string, any>) => c.variable === variable);
   const admin = trustDocs.find(({ doc }) => mfaCondition(doc, "aws:MultiFactorAuthPresent"));
   const mfaAge = admin ? mfaCondition(admin.doc, "aws:MultiFactorAuthAge") : undefined;
+  const adminId = admin ? entries("aws_iam_role").find(([, r]) => r === admin.role)?.[0] : undefined;
+  const adminActions = values("aws_iam_role_policy")
+    .filter((p) => adminId !== undefined && parseReference(p.role)?.id === adminId)
+    .flatMap((p) => {
+      const r = parseReference(p.policy);
+      const doc = r ? dataOf(r.type)[r.id] : undefined;
+      return (doc?.statement ?? []).filter((st: Record<string, any>) => (st.effect ?? "Allow") === "Allow").flatMap((st: Record<string, any>) => st.actions ?? []);
+    });
 
   return {
     environment,
@@ -359,6 +369,7 @@ export function topologyFromSynth(tf: SynthJson): Topology {
           role: String(admin.role.name),
           mfa: mfaCondition(admin.doc, "aws:MultiFactorAuthPresent")?.values?.[0] === "true",
           mfaMaxAgeSeconds: mfaAge ? Number(mfaAge.values?.[0]) : undefined,
+          actions: [...new Set(adminActions.map(String))],
         }
       : undefined,
   };
