@@ -49,7 +49,7 @@ export const TEMPLATES_DIR = resolve(__dirname, "..", "templates");
 export const STORE_MOUNT = "/mnt/wg-ha";
 export const LOCAL_STATE_DIR = "/var/lib/wg-ha";
 const LIB_DIR = "/usr/local/lib/wg-ha";
-/** The units' log files and the health agent's EMF lines, shipped by the CloudWatch agent. */
+/** The health agent's EMF lines (the units' log files are /var/log/<unit>.log), shipped by the CloudWatch agent. */
 export const LOG_DIR = "/var/log/wg-ha";
 export const EMF_FILE = `${LOG_DIR}/metrics.emf`;
 export const UNITS = ["wg-ha-bootstrap.service", "wg-ha-sync.service", "wg-ha-agent.service"] as const;
@@ -73,9 +73,10 @@ export function userDataFiles(os: OperatingSystem, templatesDir = TEMPLATES_DIR)
     { source: "os/common.sh", path: `${LIB_DIR}/os/common.sh`, permissions: "0644" },
     { source: `os/${os}.sh`, path: `${LIB_DIR}/os/${os}.sh`, permissions: "0755" },
     ...UNITS.map((u) => ({ source: `systemd/${u}`, path: `/etc/systemd/system/${u}`, permissions: "0644" as const })),
-    // CloudWatch agent: config template (rendered at first boot by os/common.sh), log directory, rotation.
+    // CloudWatch agent: config template (rendered at first boot by os/common.sh); the units' journal
+    // lines copied to files by rsyslog, and their rotation.
     { source: "cloudwatch/amazon-cloudwatch-agent.jsonc", path: `${LIB_DIR}/cloudwatch/amazon-cloudwatch-agent.jsonc`, permissions: "0644" },
-    { source: "cloudwatch/tmpfiles.conf", path: "/etc/tmpfiles.d/wg-ha.conf", permissions: "0644" },
+    { source: "cloudwatch/rsyslog.conf", path: "/etc/rsyslog.d/30-wg-ha.conf", permissions: "0644" },
     { source: "cloudwatch/logrotate.conf", path: "/etc/logrotate.d/wg-ha", permissions: "0644" },
   ];
   return files.filter((f) => existsSync(join(templatesDir, f.source)));

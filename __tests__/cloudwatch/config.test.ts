@@ -5,7 +5,8 @@
  * files of issue 8; the procstat patterns match the units' command lines; the agent is started
  * the documented way; a bad setting fails the CloudWatch step only.
  */
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OPERATING_SYSTEMS } from "../../stacks/config/schema";
 import { METRICS_NAMESPACE } from "../../stacks/metrics";
@@ -18,15 +19,20 @@ const CONFIG_PATH = "/usr/local/lib/wg-ha/cloudwatch/amazon-cloudwatch-agent.jso
 
 afterAll(removeTempDirs);
 
-/** The log file each unit appends to (StandardOutput=append: in templates/systemd). */
+/**
+ * The file each unit's journal lines land in: its SyslogIdentifier= (templates/systemd), matched by
+ * the rsyslog rule (templates/cloudwatch/rsyslog.conf), which writes /var/log/<programname>.log.
+ */
 function unitLogFiles(): Record<string, string> {
+  const rule = readFileSync(join(TEMPLATES_DIR, "cloudwatch", "rsyslog.conf"), "utf8");
+  expect(rule).toContain('template(name="WgHaUnitFile" type="string" string="/var/log/%programname%.log")');
+  const tags = [...rule.matchAll(/\$programname == "([^"]+)"/g)].map((m) => m[1]);
   return Object.fromEntries(
     UNITS.map((u) => {
-      const text = readFileSync(join(TEMPLATES_DIR, "systemd", u), "utf8");
-      const out = /^StandardOutput=append:(\S+)$/m.exec(text)?.[1];
-      const err = /^StandardError=append:(\S+)$/m.exec(text)?.[1];
-      expect({ unit: u, out, err }).toEqual({ unit: u, out: `${LOG_DIR}/${u.replace(".service", "")}.log`, err: out });
-      return [u, out!];
+      const id = /^SyslogIdentifier=(\S+)$/m.exec(readFileSync(join(TEMPLATES_DIR, "systemd", u), "utf8"))?.[1];
+      expect({ unit: u, id }).toEqual({ unit: u, id: u.replace(".service", "") });
+      expect(tags).toContain(id);
+      return [u, `/var/log/${id}.log`];
     }),
   );
 }
@@ -50,12 +56,14 @@ describe.each(OPERATING_SYSTEMS)("%s", (os) => {
   const text = renderedConfigText(server);
   const config = JSON.parse(text);
 
-  test("the bundle ships the config template, the log directory (tmpfiles.d) and logrotate's rule", () => {
+  test("the bundle ships the config template, the rsyslog rule and logrotate's rule for the units' files", () => {
     expect(userDataFiles(os).map((f) => f.path)).toEqual(
-      expect.arrayContaining([CONFIG_PATH, "/etc/tmpfiles.d/wg-ha.conf", "/etc/logrotate.d/wg-ha"]),
+      expect.arrayContaining([CONFIG_PATH, "/etc/rsyslog.d/30-wg-ha.conf", "/etc/logrotate.d/wg-ha"]),
     );
-    expect(readFileSync(join(server.root, "etc/tmpfiles.d/wg-ha.conf"), "utf8")).toMatch(new RegExp(`^d ${LOG_DIR} 0750 root root -$`, "m"));
-    expect(readFileSync(join(server.root, "etc/logrotate.d/wg-ha"), "utf8")).toMatch(new RegExp(`^${LOG_DIR}/\\*\\.log \\{[^}]*copytruncate[^}]*\\}`, "m"));
+    expect(readFileSync(join(server.root, "etc/rsyslog.d/30-wg-ha.conf"), "utf8")).toBe(readFileSync(join(TEMPLATES_DIR, "cloudwatch", "rsyslog.conf"), "utf8"));
+    const rotate = readFileSync(join(server.root, "etc/logrotate.d/wg-ha"), "utf8");
+    const rotated = /^(\/var\/log\/\S+(?: \/var\/log\/\S+)*) \{[^}]*copytruncate[^}]*\}/m.exec(rotate)![1].split(" ");
+    expect(rotated.sort()).toEqual([...Object.values(unitLogFiles()), "/var/log/wg-client.log"].sort());
   });
 
   test("the OS script installs the agent from its documented source, then starts it, before the EFS mount", () => {
@@ -98,7 +106,7 @@ describe.each(OPERATING_SYSTEMS)("%s", (os) => {
     expect([sync.test(cmd.sync), agent.test(cmd.agent), wgGo.test(cmd.wireguardGo)]).toEqual([true, true, true]);
     const others = [
       cmd.agent, cmd.wireguardGo, "bash /usr/local/bin/wg-ha-bootstrap", "bash /usr/local/bin/wg-client add alice",
-      "journalctl -u wg-ha-sync", "tail -f /var/log/wg-ha/wg-ha-sync.log", "grep wg-ha-agent.py /var/log/wg-ha/wg-ha-agent.log",
+      "journalctl -u wg-ha-sync", "tail -f /var/log/wg-ha-sync.log", "grep wg-ha-agent.py /var/log/wg-ha-agent.log",
       "sudo wg-client list", "/usr/bin/python3 /usr/local/lib/wg-ha/wg-ha-agent.py --check", "wg show wg0 dump",
     ];
     for (const [re, own] of [[sync, cmd.sync], [agent, cmd.agent], [wgGo, cmd.wireguardGo]] as const) {
@@ -110,7 +118,7 @@ describe.each(OPERATING_SYSTEMS)("%s", (os) => {
     const list = config.logs.logs_collected.files.collect_list;
     const byFile = Object.fromEntries(list.map((e: { file_path: string }) => [e.file_path, e]));
     const units = unitLogFiles();
-    const expected = [...Object.values(units), `${LOG_DIR}/wg-client.log`, EMF_FILE, "/var/log/cloud-init-output.log"];
+    const expected = [...Object.values(units), "/var/log/wg-client.log", EMF_FILE, "/var/log/cloud-init-output.log"];
     expect(Object.keys(byFile).sort()).toEqual([...expected].sort());
     for (const e of list) {
       expect(e.log_group_name).toBe(LOG_GROUP);
@@ -118,11 +126,12 @@ describe.each(OPERATING_SYSTEMS)("%s", (os) => {
       expect(e).not.toHaveProperty("retention_in_days");
     }
     expect(byFile[EMF_FILE].log_stream_name).toBe("{instance_id}/metrics");
+    expect(EMF_FILE.startsWith(`${LOG_DIR}/`)).toBe(true); // the agent unit's LogsDirectory=
     expect(new Set(list.map((e: { log_stream_name: string }) => e.log_stream_name)).size).toBe(list.length);
     expect(text).not.toContain("retention_in_days");
   });
 
-  test("configure_cloudwatch_agent: log directory, config file, then amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:... -s", () => {
+  test("configure_cloudwatch_agent: log directory, rsyslog (re)started, config file, then amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:... -s", () => {
     const s = unpackServer(os);
     const agentDir = tempDir(); // stands in for /opt/aws/amazon-cloudwatch-agent
     const logDir = join(tempDir(), "wg-ha");
@@ -130,13 +139,16 @@ describe.each(OPERATING_SYSTEMS)("%s", (os) => {
     mkdirSync(join(agentDir, "bin"));
     mkdirSync(join(agentDir, "etc"));
     const ctl = join(agentDir, "bin", "amazon-cloudwatch-agent-ctl");
-    writeFileSync(ctl, '#!/usr/bin/env bash\nprintf "%s\\n" "$*" >>"$CALLS"\n');
+    writeFileSync(ctl, '#!/usr/bin/env bash\nprintf "ctl %s\\n" "$*" >>"$CALLS"\n');
     chmodSync(ctl, 0o755);
+    s.stub("systemctl", 'printf "systemctl %s\\n" "$*" >>"$CALLS"');
     const r = s.run("configure_cloudwatch_agent && configure_cloudwatch_agent", { WG_HA_CW_AGENT_DIR: agentDir, WG_HA_LOG_DIR: logDir, CALLS: calls });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const file = join(agentDir, "etc", "wg-ha.json");
-    expect(readFileSync(calls, "utf8")).toBe(`-a fetch-config -m ec2 -c file:${file} -s\n`.repeat(2));
+    expect(readFileSync(calls, "utf8")).toBe(
+      ["systemctl enable rsyslog.service", "systemctl restart rsyslog.service", `ctl -a fetch-config -m ec2 -c file:${file} -s`, ""].join("\n").repeat(2),
+    );
     expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(config);
     expect(statSync(logDir).mode & 0o777).toBe(0o750);
   });
@@ -162,6 +174,7 @@ describe("a bad setting fails the CloudWatch step, not first boot", () => {
     ["WG_HA_EMF_FILE", "metrics.emf", /WG_HA_EMF_FILE 'metrics.emf' is not an absolute file path/],
   ])("%s=%s", (key, value, message) => {
     const s = unpackServer("amazon-linux-2023", { [key]: value });
+    s.stub("systemctl", "true");
     const render = s.run('render_cloudwatch_config "$WG_HA_LIB/cloudwatch/amazon-cloudwatch-agent.jsonc"');
     expect(render.status).toBe(1);
     expect(render.stdout).toBe("");
@@ -179,4 +192,35 @@ describe("a bad setting fails the CloudWatch step, not first boot", () => {
     expect([r.status, r.stdout]).toEqual([0, "ok\n"]);
     expect(r.stderr).toMatch(/warning: the CloudWatch agent is not running/);
   });
+});
+
+const rsyslogd = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"].find(existsSync);
+(rsyslogd ? describe : describe.skip)("the rsyslog rule, run by a real rsyslogd (skipped without rsyslog)", () => {
+  test("copies exactly the wg-ha units' lines to /var/log/<tag>.log (here: a temp dir)", async () => {
+    const dir = tempDir("wg-ha-rsyslog-");
+    const rule = readFileSync(join(TEMPLATES_DIR, "cloudwatch", "rsyslog.conf"), "utf8").replace('string="/var/log/', `string="${dir}/`);
+    writeFileSync(join(dir, "30-wg-ha.conf"), rule);
+    writeFileSync(
+      join(dir, "rsyslog.conf"),
+      `global(workDirectory="${dir}")\nmodule(load="imuxsock" SysSock.Use="off")\ninput(type="imuxsock" Socket="${dir}/log.sock")\ninclude(file="${dir}/30-wg-ha.conf")\n`,
+    );
+    const check = spawnSync(rsyslogd!, ["-N1", "-f", join(dir, "rsyslog.conf")], { encoding: "utf8" });
+    expect(check.status).toBe(0);
+    const daemon = spawn(rsyslogd!, ["-n", "-f", join(dir, "rsyslog.conf"), "-i", join(dir, "rsyslogd.pid")], { stdio: "ignore" });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(join(dir, "log.sock")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const tag of ["wg-ha-sync", "wg-ha-agent", "sshd", "wg-ha-syncx", "wg-client"]) {
+        expect(spawnSync("logger", ["-u", join(dir, "log.sock"), "-t", tag, `hello from ${tag}`]).status).toBe(0);
+      }
+      const files = ["wg-ha-sync", "wg-ha-agent", "wg-client"].map((t) => join(dir, `${t}.log`));
+      while (!files.every(existsSync) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(readFileSync(files[0], "utf8")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-]\d\d:\d\d \S+ wg-ha-sync: hello from wg-ha-sync\n$/);
+      expect(readFileSync(files[1], "utf8")).toContain("wg-ha-agent: hello from wg-ha-agent");
+      expect(existsSync(join(dir, "sshd.log")) || existsSync(join(dir, "wg-ha-syncx.log"))).toBe(false);
+      expect(statSync(files[0]).mode & 0o777).toBe(0o640);
+    } finally {
+      daemon.kill("SIGTERM");
+    }
+  }, 20_000);
 });

@@ -106,7 +106,7 @@ install_cloudwatch_agent`,
     expect(r.status).toBe(0);
     const calls = s.calls();
     expect(calls.slice(0, 4)).toEqual([
-      "apt-get install -y -q --no-install-recommends curl gnupg logrotate",
+      "apt-get install -y -q --no-install-recommends curl gnupg rsyslog logrotate",
       `curl ${keyUrl}`,
       `curl ${base}`,
       `curl ${base}.sig`,

@@ -8,7 +8,8 @@ set -o errexit -o nounset -o pipefail
 
 dnf install -y -q wireguard-tools nftables python3 amazon-efs-utils
 dnf install -y -q qrencode || log "warning: qrencode is not available: wg-client show --qr will not work"
-install_cloudwatch_agent() { dnf install -y -q amazon-cloudwatch-agent logrotate; }
+# rsyslog is not installed by default here: it copies the units' journal lines to files (os/common.sh).
+install_cloudwatch_agent() { dnf install -y -q amazon-cloudwatch-agent rsyslog logrotate; }
 start_cloudwatch_agent
 mount_store "$WG_HA_EFS_ID:/ $WG_HA_STATE_DIR efs _netdev,tls,iam 0 0"
 run_install_hooks

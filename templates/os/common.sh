@@ -55,10 +55,13 @@ render_cloudwatch_config() {
   printf '%s' "$out"
 }
 
-# The log directory, the rendered config, and the agent (re)started with it (idempotent).
+# The log directory (the EMF file), rsyslog with the rule that copies the units' journal lines to
+# files (/etc/rsyslog.d/30-wg-ha.conf, shipped with the templates), the rendered config, and the
+# agent (re)started with it (idempotent).
 configure_cloudwatch_agent() {
   local config="$CW_AGENT_DIR/etc/wg-ha.json" json
   install -d -m 0750 "$LOG_DIR" || cw_fail "cannot create $LOG_DIR" || return 1
+  { systemctl enable rsyslog.service && systemctl restart rsyslog.service; } || cw_fail "cannot (re)start rsyslog" || return 1
   json="$(render_cloudwatch_config "${WG_HA_LIB:-/usr/local/lib/wg-ha}/cloudwatch/amazon-cloudwatch-agent.jsonc")" || return 1
   { printf '%s\n' "$json" >"$config.tmp" && mv -f "$config.tmp" "$config"; } || cw_fail "cannot write $config" || return 1
   "$CW_AGENT_DIR/bin/amazon-cloudwatch-agent-ctl" -a fetch-config -m ec2 -c "file:$config" -s ||

@@ -41,7 +41,7 @@ verify_cloudwatch_agent_signature() {
 # (-E: a rerun with the same version changes nothing).
 install_cloudwatch_agent() {
   local arch url dir ok=1
-  apt-get install -y -q --no-install-recommends curl gnupg logrotate || return 1
+  apt-get install -y -q --no-install-recommends curl gnupg rsyslog logrotate || return 1
   arch="$(dpkg --print-architecture)" || return 1
   url="https://amazoncloudwatch-agent-$WG_HA_REGION.s3.$WG_HA_REGION.amazonaws.com/ubuntu/$arch/latest/amazon-cloudwatch-agent.deb"
   dir="$(mktemp -d)" || return 1
