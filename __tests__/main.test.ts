@@ -8,7 +8,7 @@ const root = join(__dirname, "..");
 const tsx = join(root, "node_modules", ".bin", "tsx");
 
 function synth(args: string[]) {
-  const outdir = join(mkdtempSync(join(tmpdir(), "wg-ha-main-")), "out");
+  const outdir = join(mkdtempSync(join(tmpdir(), "wg-ha-main-")), "nested", "out");
   const result = spawnSync(tsx, ["main.ts", "--outdir", outdir, ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
   return { ...result, outdir };
 }
