@@ -124,4 +124,22 @@ describeIntegration("wg-client", () => {
     expect(again.stdout).toMatch(/^Address = 10\.99\.0\.5\/32$/m);
     expect(readdirSync(join(dir, "store", "peers")).filter((f) => f.startsWith("."))).toEqual([]);
   });
+
+  test("add and revoke leave an audit line in syslog naming the operator (logger -t wg-client)", async () => {
+    // A stand-in `logger` first on PATH records its arguments; the real one needs a syslog daemon.
+    const bin = mkdtempSync(join(tmpdir(), "wg-ha-logger-"));
+    const record = join(bin, "calls");
+    writeFileSync(join(bin, "logger"), `#!/bin/sh\nprintf '%s\\n' "$*" >> "${record}"\n`, { mode: 0o755 });
+    const audited = { ...env, PATH: `${bin}:${env.PATH}`, SUDO_USER: "ops-alice" };
+    const pub = await pubkey();
+    expect((await client("revoke", "c6")).code).toBe(0); // the pool is full after the test above
+    expect((await run(join(BIN, "wg-client"), ["add", "audited", "--public-key", pub], { env: audited })).code).toBe(0);
+    expect((await run(join(BIN, "wg-client"), ["revoke", "audited"], { env: audited })).code).toBe(0);
+    const lines = readFileSync(record, "utf8").trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^-t wg-client -- added client audited with address 10\\.99\\.0\\.\\d+/32, public key ${pub.replace(/[+/]/g, "\\$&")} \\(by ops-alice on .+\\)$`)),
+      expect.stringMatching(/^-t wg-client -- revoked client audited \(by ops-alice on .+\)$/),
+    ]);
+    rmSync(bin, { recursive: true, force: true });
+  });
 });
