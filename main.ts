@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * App entry: load and validate terraform.tfvars, build one VpnStack per environment, synth to
  * cdktf.out/stacks/<environment>/cdk.tf.json, print a resource summary per environment.

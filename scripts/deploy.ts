@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * deploy.ts: synthesize, plan, review and apply one wg-ha environment (docs/deploy.md).
  *

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * Draws the architecture of one synthesized environment as an SVG (images/architecture.svg).
  * Reads <outdir>/stacks/<environment>/cdk.tf.json, so what it draws is what terraform would

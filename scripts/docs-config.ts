@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 /** Writes docs/configuration.md from the config schema (`npm run docs:config`). */
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

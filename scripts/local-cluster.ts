@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * local-cluster.ts: wg-ha on one Linux machine, as root (docs/local-cluster.md); `--help` lists
  * the commands (up, status, client ..., kill/start/drain/undrain/add-server, logs, down).

@@ -44,7 +44,7 @@ describe("--help (spawned CLI)", () => {
     expect(r.stdout).toContain("wireguard-go nftables conntrack");
   });
 
-  test("through the shebang (npx --no-install tsx), as the README runs it", () => {
+  test("through the shebang (node --import tsx), as the README runs it", () => {
     const r = spawnSync(SCRIPT, ["-h"], { cwd: REPO, encoding: "utf8", timeout: 30_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(USAGE);
