@@ -1,6 +1,11 @@
 /**
- * The admin role: assumed only with MFA, it opens SSM sessions (no SSH anywhere) to this
- * environment's VPN servers, ends its own sessions, and scales or refreshes this ASG.
+ * The admin role: assumed only with MFA, it does what the runbooks (docs/operations.md,
+ * docs/troubleshooting.md) need and no more: SSM sessions and AWS-RunShellScript commands on this
+ * environment's VPN servers (no SSH anywhere), reading the load balancer's target health, the
+ * group's activities, hooks and refreshes, this environment's alarms, metrics and the servers'
+ * log group, and operating this ASG (capacity, refreshes, processes, one instance, its lifecycle
+ * action). Describe/List/Get calls without resource-level permissions are on "*"; every action
+ * that has a resource type is scoped to this environment's resource. No wildcard action.
  */
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -14,6 +19,19 @@ import { ENVIRONMENT_TAG, ROLE_TAG, SERVER_ROLE } from "./tags";
 export const MFA_MAX_AGE_SECONDS = 3600;
 /** Session documents the role may use: an interactive shell and a one-off command. */
 export const SESSION_DOCUMENTS = { shell: "SSM-SessionManagerRunShell", command: "AWS-StartInteractiveCommand" } as const;
+/** The only Run Command document the role may send (AWS-owned). */
+export const RUN_COMMAND_DOCUMENT = "AWS-RunShellScript";
+
+/** What the role may do to this Auto Scaling group (autoScalingGroup resource: scoped to its ARN). */
+export const ASG_OPERATOR_ACTIONS = [
+  "autoscaling:SetDesiredCapacity",
+  "autoscaling:StartInstanceRefresh",
+  "autoscaling:CancelInstanceRefresh",
+  "autoscaling:SuspendProcesses",
+  "autoscaling:ResumeProcesses",
+  "autoscaling:TerminateInstanceInAutoScalingGroup",
+  "autoscaling:CompleteLifecycleAction",
+] as const;
 
 export interface AdminAccessProps {
   readonly account: AwsAccount;
@@ -22,6 +40,10 @@ export interface AdminAccessProps {
   /** IAM principal ARNs allowed to assume the role. @default - this account's root (any IAM principal the account allows) */
   readonly adminPrincipals: readonly string[];
   readonly asgName: string;
+  /** The servers' log group and its streams (EncryptedLogGroup.resourceArns): read only. */
+  readonly serverLogGroupArns: readonly string[];
+  /** Name prefix of this environment's alarms (`<prefix>-*`), for cloudwatch:DescribeAlarms. */
+  readonly alarmNamePrefix: string;
 }
 
 export class AdminAccess extends Construct {
@@ -45,7 +67,7 @@ export class AdminAccess extends Construct {
     ]);
     this.role = new IamRole(this, "Role", {
       name: `${props.resourcePrefix}-admin`,
-      description: `wg-ha ${props.environment}: SSM sessions to the VPN servers and scaling (MFA required)`,
+      description: `wg-ha ${props.environment}: SSM sessions and commands on the VPN servers, read-only diagnostics, operating the ASG (MFA required)`,
       assumeRolePolicy: trust.json,
       maxSessionDuration: MFA_MAX_AGE_SECONDS,
     });
@@ -79,19 +101,81 @@ export class AdminAccess extends Construct {
         resources: [account.arn("ssm", "session/&{aws:userid}-*")],
       },
       {
-        // Describe/List calls have no resource-level permissions.
+        // Run Command, like StartSession: on this environment's tagged servers (a separate
+        // statement: the document carries no such tags) ...
+        sid: "RunShellOnThisEnvironmentsServers",
+        effect: "Allow",
+        actions: ["ssm:SendCommand"],
+        resources: [account.arn("ec2", "instance/*")],
+        condition: [
+          { test: "StringEquals", variable: `ssm:resourceTag/${ENVIRONMENT_TAG}`, values: [props.environment] },
+          { test: "StringEquals", variable: `ssm:resourceTag/${ROLE_TAG}`, values: [SERVER_ROLE] },
+        ],
+      },
+      {
+        // ... with AWS-RunShellScript only (an AWS-owned document: no account in its ARN).
+        sid: "RunShellWithThisDocumentOnly",
+        effect: "Allow",
+        actions: ["ssm:SendCommand"],
+        resources: [account.arn("ssm", `document/${RUN_COMMAND_DOCUMENT}`, { account: "" })],
+      },
+      {
+        // Describe/List/Get calls below have no resource-level permissions: Resource "*".
         sid: "FindServersAndSessions",
         effect: "Allow",
+        actions: ["ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:GetConnectionStatus", "ec2:DescribeInstances"],
+        resources: ["*"],
+      },
+      {
+        sid: "ReadCommandResults",
+        effect: "Allow",
+        actions: ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"],
+        resources: ["*"],
+      },
+      {
+        sid: "ReadAutoScaling",
+        effect: "Allow",
         actions: [
-          "ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:GetConnectionStatus",
-          "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeInstanceRefreshes",
+          "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeScalingActivities",
+          "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeInstanceRefreshes",
         ],
         resources: ["*"],
       },
       {
-        sid: "ScaleAndRefreshThisGroup",
+        sid: "ReadLoadBalancing",
         effect: "Allow",
-        actions: ["autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh"],
+        actions: [
+          "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
+        ],
+        resources: ["*"],
+      },
+      {
+        sid: "ReadMetrics",
+        effect: "Allow",
+        actions: ["cloudwatch:GetMetricData"],
+        resources: ["*"],
+      },
+      {
+        // DescribeAlarms has the alarm resource type: this environment's alarms only (composite
+        // alarms would need "*"; the stack has none).
+        sid: "ReadThisEnvironmentsAlarms",
+        effect: "Allow",
+        actions: ["cloudwatch:DescribeAlarms"],
+        resources: [account.arn("cloudwatch", `alarm:${props.alarmNamePrefix}-*`)],
+      },
+      {
+        // FilterLogEvents (aws logs tail), GetLogEvents (one stream), StartLiveTail: the group and
+        // its streams, read only.
+        sid: "ReadServerLogs",
+        effect: "Allow",
+        actions: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartLiveTail"],
+        resources: [...props.serverLogGroupArns],
+      },
+      {
+        sid: "OperateThisGroup",
+        effect: "Allow",
+        actions: [...ASG_OPERATOR_ACTIONS],
         resources: [autoScalingGroupArn(account, props.asgName)],
       },
     ]);

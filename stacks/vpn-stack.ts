@@ -108,6 +108,8 @@ export class VpnStack extends TerraformStack {
       environment: env.name,
       adminPrincipals: s.admin_principals,
       asgName: servers.asgName,
+      serverLogGroupArns: servers.logGroup.resourceArns,
+      alarmNamePrefix: prefix,
     });
     new Outputs(this, "Outputs", {
       region: s.region,

@@ -115,6 +115,7 @@ describe("prod (3 AZs, NAT per AZ)", () => {
       expect.arrayContaining(["ssm:StartSession", "autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh"]),
     );
     expect(prod.svg).toContain("set desired capacity, start instance refresh");
+    expect(prod.svg).toContain("read: target health, alarms, metrics, server logs");
     const alarms = Object.values(prod.tf.resource?.aws_cloudwatch_metric_alarm ?? {}).map((a) => String(a.alarm_name));
     expect(alarms.length).toBeGreaterThan(0);
     for (const alarm of alarms) expect(prod.svg).toContain(`>${alarm}<`);

@@ -1,6 +1,6 @@
 /** IAM: least-privilege instance role, MFA-gated admin role, and no wildcard action in any Allow. */
 import { METRICS_NAMESPACE } from "../../stacks/metrics";
-import { all, byPath, EXAMPLE_ENVIRONMENTS, list, only, policyDocumentOf, ref, statement, synthExamples, synthSettings, type Synthesized } from "./synth";
+import { all, byPath, EXAMPLE_ENVIRONMENTS, type Json, list, only, policyDocumentOf, ref, statement, synthExamples, synthSettings, type Synthesized } from "./synth";
 
 let synths: Record<string, Synthesized>;
 beforeAll(async () => {
@@ -141,10 +141,135 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     });
     expect(statement(policy, "FindServersAndSessions")).toMatchObject({ resources: ["*"] });
     expect(statement(policy, "FindServersAndSessions").actions.every((a: string) => /:(Describe|Get)/.test(a))).toBe(true);
-    expect(statement(policy, "ScaleAndRefreshThisGroup")).toMatchObject({
-      actions: ["autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh"],
+  });
+
+  test("admin permissions: operate this ASG only (capacity, refreshes, processes, one instance, its lifecycle action)", () => {
+    const { tf } = synths[name];
+    const policy = policyDocumentOf(tf, byPath(tf, "aws_iam_role_policy", "AdminAccess/Policy").policy);
+    expect(statement(policy, "OperateThisGroup")).toEqual({
+      sid: "OperateThisGroup",
+      effect: "Allow",
+      actions: [
+        "autoscaling:SetDesiredCapacity",
+        "autoscaling:StartInstanceRefresh",
+        "autoscaling:CancelInstanceRefresh",
+        "autoscaling:SuspendProcesses",
+        "autoscaling:ResumeProcesses",
+        "autoscaling:TerminateInstanceInAutoScalingGroup",
+        "autoscaling:CompleteLifecycleAction",
+      ],
       resources: [asgArn(name)],
     });
+    // Every autoscaling action that is not a Describe is in that statement, and nowhere else.
+    const writes = policy.statement.flatMap((s: Json) => (s.actions as string[]).filter((a) => a.startsWith("autoscaling:") && !a.includes(":Describe")).map((a) => [s.sid, a]));
+    expect(writes.every(([sid]: string[]) => sid === "OperateThisGroup")).toBe(true);
+    expect(writes).toHaveLength(7);
+  });
+
+  test("admin permissions: read-only diagnostics (target health, scaling activities, hooks, refreshes, alarms, metrics, server logs)", () => {
+    const { tf } = synths[name];
+    const policy = policyDocumentOf(tf, byPath(tf, "aws_iam_role_policy", "AdminAccess/Policy").policy);
+    expect(statement(policy, "ReadLoadBalancing")).toEqual({
+      sid: "ReadLoadBalancing",
+      effect: "Allow",
+      actions: [
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeTargetHealth",
+      ],
+      resources: ["*"], // ELB Describe* have no resource-level permissions
+    });
+    expect(statement(policy, "ReadAutoScaling")).toEqual({
+      sid: "ReadAutoScaling",
+      effect: "Allow",
+      actions: [
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeScalingActivities",
+        "autoscaling:DescribeLifecycleHooks",
+        "autoscaling:DescribeInstanceRefreshes",
+      ],
+      resources: ["*"],
+    });
+    expect(statement(policy, "ReadMetrics")).toEqual({ sid: "ReadMetrics", effect: "Allow", actions: ["cloudwatch:GetMetricData"], resources: ["*"] });
+    // DescribeAlarms supports the alarm resource type: this environment's alarms only.
+    expect(statement(policy, "ReadThisEnvironmentsAlarms")).toEqual({
+      sid: "ReadThisEnvironmentsAlarms",
+      effect: "Allow",
+      actions: ["cloudwatch:DescribeAlarms"],
+      resources: [`arn:${PARTITION}:cloudwatch:eu-west-1:${ACCOUNT}:alarm:wg-ha-${name}-*`],
+    });
+    const logGroup = ref(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup", "arn");
+    expect(statement(policy, "ReadServerLogs")).toEqual({
+      sid: "ReadServerLogs",
+      effect: "Allow",
+      actions: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartLiveTail"],
+      resources: [logGroup, `${logGroup}:*`],
+    });
+    // Every alarm the stack creates is one the role may describe.
+    for (const alarm of list(tf, "aws_cloudwatch_metric_alarm")) expect(alarm.alarm_name).toMatch(new RegExp(`^wg-ha-${name}-`));
+  });
+
+  test("admin permissions: AWS-RunShellScript on this environment's tagged servers only, and reading the results", () => {
+    const { tf } = synths[name];
+    const policy = policyDocumentOf(tf, byPath(tf, "aws_iam_role_policy", "AdminAccess/Policy").policy);
+    expect(statement(policy, "RunShellOnThisEnvironmentsServers")).toEqual({
+      sid: "RunShellOnThisEnvironmentsServers",
+      effect: "Allow",
+      actions: ["ssm:SendCommand"],
+      resources: [`arn:${PARTITION}:ec2:eu-west-1:${ACCOUNT}:instance/*`],
+      condition: [
+        { test: "StringEquals", variable: "ssm:resourceTag/wg-ha:environment", values: [name] },
+        { test: "StringEquals", variable: "ssm:resourceTag/wg-ha:role", values: ["vpn-server"] },
+      ],
+    });
+    expect(statement(policy, "RunShellWithThisDocumentOnly")).toEqual({
+      sid: "RunShellWithThisDocumentOnly",
+      effect: "Allow",
+      actions: ["ssm:SendCommand"],
+      resources: [`arn:${PARTITION}:ssm:eu-west-1::document/AWS-RunShellScript`],
+    });
+    expect(statement(policy, "ReadCommandResults")).toEqual({
+      sid: "ReadCommandResults",
+      effect: "Allow",
+      actions: ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"],
+      resources: ["*"],
+    });
+    // SendCommand appears only in those two statements (never on "*", never another document).
+    const sendCommand = policy.statement.filter((s: Json) => s.actions.includes("ssm:SendCommand")).map((s: Json) => s.sid);
+    expect(sendCommand).toEqual(["RunShellOnThisEnvironmentsServers", "RunShellWithThisDocumentOnly"]);
+  });
+
+  test("admin permissions: Resource \"*\" only for read actions without resource-level permissions; nothing else", () => {
+    const { tf } = synths[name];
+    const policy = policyDocumentOf(tf, byPath(tf, "aws_iam_role_policy", "AdminAccess/Policy").policy);
+    const starred = policy.statement.filter((s: Json) => s.resources.includes("*"));
+    for (const s of starred) expect({ sid: s.sid, resources: s.resources, condition: s.condition }).toEqual({ sid: s.sid, resources: ["*"], condition: undefined });
+    const starredActions: string[] = starred.flatMap((s: Json) => s.actions);
+    expect(starredActions.filter((a) => !/:(Describe|Get|List)[A-Za-z]+$/.test(a))).toEqual([]);
+    expect(starredActions.sort()).toEqual([
+      "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeInstanceRefreshes",
+      "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeScalingActivities",
+      "cloudwatch:GetMetricData",
+      "ec2:DescribeInstances",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+      "ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:GetCommandInvocation", "ssm:GetConnectionStatus", "ssm:ListCommandInvocations",
+    ]);
+    // The role's complete set of actions: nothing beyond what the runbooks use.
+    const all = new Set<string>(policy.statement.flatMap((s: Json) => s.actions));
+    expect([...all].sort()).toEqual([
+      ...starredActions,
+      "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession", "ssm:SendCommand",
+      "autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh", "autoscaling:SuspendProcesses",
+      "autoscaling:ResumeProcesses", "autoscaling:TerminateInstanceInAutoScalingGroup", "autoscaling:CompleteLifecycleAction",
+      "cloudwatch:DescribeAlarms", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartLiveTail",
+    ].sort());
+    for (const never of ["ssm:GetParameter", "logs:PutLogEvents", "cloudwatch:SetAlarmState", "autoscaling:UpdateAutoScalingGroup", "elasticloadbalancing:ModifyTargetGroupAttributes", "ec2:TerminateInstances"]) {
+      expect(all.has(never)).toBe(false);
+    }
   });
 
   test("no literal account ID: every ARN takes the account from aws_caller_identity", () => {

@@ -51,10 +51,25 @@ function natLines(t: Topology, z: Zone): { title: string; lines: Line[] } {
 /** What the admin role may do, in words, from the actions its policy allows. */
 function adminLines(actions: readonly string[]): string[] {
   const has = (a: string) => actions.includes(a);
-  const scaling = [has("autoscaling:SetDesiredCapacity") ? "set desired capacity" : "", has("autoscaling:StartInstanceRefresh") ? "start instance refresh" : ""].filter(Boolean);
+  const words = (pairs: ReadonlyArray<readonly [string, string]>) => pairs.filter(([a]) => has(a)).map(([, w]) => w);
+  const scaling = words([["autoscaling:SetDesiredCapacity", "set desired capacity"], ["autoscaling:StartInstanceRefresh", "start instance refresh"]]);
+  const operate = words([
+    ["autoscaling:CancelInstanceRefresh", "cancel refresh"],
+    ["autoscaling:SuspendProcesses", "suspend/resume processes"],
+    ["autoscaling:TerminateInstanceInAutoScalingGroup", "terminate a server"],
+  ]);
+  const read = words([
+    ["elasticloadbalancing:DescribeTargetHealth", "target health"],
+    ["cloudwatch:DescribeAlarms", "alarms"],
+    ["cloudwatch:GetMetricData", "metrics"],
+    ["logs:FilterLogEvents", "server logs"],
+  ]);
+  const ssm = words([["ssm:StartSession", "SSM sessions"], ["ssm:SendCommand", "Run Command"]]);
   return [
-    has("ssm:StartSession") ? "SSM sessions to this environment's servers only" : "",
+    ssm.length ? `${ssm.join(" and ")} to this environment's servers only` : "",
     scaling.length ? scaling.join(", ") : "",
+    operate.length ? operate.join(", ") : "",
+    read.length ? `read: ${read.join(", ")}` : "",
   ].filter(Boolean);
 }
 
