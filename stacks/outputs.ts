@@ -1,6 +1,8 @@
 /**
- * What `terraform output` shows an operator: where clients connect, where to look, and the exact
- * commands to reach a server (SSM only) and add a client. Run the commands with the admin role.
+ * What `terraform output` shows an operator: where clients connect, where to look, the names and
+ * ARNs the runbooks need (docs/operations.md reads them with `terraform output -raw NAME` instead of
+ * rebuilding them from naming conventions), and the exact commands to reach a server (SSM only)
+ * and add a client. Run the commands with the admin role.
  */
 import { TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
@@ -20,8 +22,16 @@ export interface OutputsProps {
   readonly dashboardUrl: string;
   readonly alarmTopicArn: string;
   readonly adminRoleArn: string;
+  /** Literal ASG name (the commands below are built from it before the group exists). */
   readonly asgName: string;
+  /** aws_autoscaling_group.name: the same name, as a reference to the group. */
+  readonly autoScalingGroupName: string;
   readonly efsFileSystemId: string;
+  readonly loadBalancerArn: string;
+  readonly loadBalancerName: string;
+  readonly targetGroupArn: string;
+  /** The servers' CloudWatch log group. */
+  readonly logGroupName: string;
 }
 
 /** Shell that picks one running server of the ASG into $INSTANCE. */
@@ -68,7 +78,31 @@ export class Outputs extends Construct {
       value: props.adminRoleArn,
       description: "Assume this role (with MFA) to run the commands below",
     });
-    output(this, "asg_name", { value: asgName, description: "Auto Scaling group of the VPN servers" });
+    output(this, "autoscaling_group_name", {
+      value: props.autoScalingGroupName,
+      description: "Auto Scaling group of the VPN servers (scaling, instance refreshes, activities, lifecycle hooks)",
+    });
+    output(this, "asg_name", {
+      value: asgName,
+      description: "Same as autoscaling_group_name (kept for scripts that read asg_name)",
+    });
+    output(this, "load_balancer_arn", { value: props.loadBalancerArn, description: "ARN of the Network Load Balancer" });
+    output(this, "load_balancer_name", {
+      value: props.loadBalancerName,
+      description: "Name of the Network Load Balancer (<prefix>-<environment>-nlb, shortened with a hash past 32 characters)",
+    });
+    output(this, "target_group_arn", {
+      value: props.targetGroupArn,
+      description: "ARN of the NLB's UDP target group: the servers' health (aws elbv2 describe-target-health)",
+    });
+    output(this, "efs_file_system_id", {
+      value: props.efsFileSystemId,
+      description: "EFS file system of the shared store: server key and clients (mount checks, AWS Backup restores)",
+    });
+    output(this, "log_group_name", {
+      value: props.logGroupName,
+      description: "CloudWatch log group of the servers, one stream per server and unit (aws logs tail)",
+    });
     output(this, "server_public_key", {
       value:
         `EFS ${props.efsFileSystemId}:/${PUBLIC_KEY_PATH} (${SERVER_STATE_DIR}/${PUBLIC_KEY_PATH} on every server); print it: ` +

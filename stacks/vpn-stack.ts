@@ -120,7 +120,12 @@ export class VpnStack extends TerraformStack {
       alarmTopicArn: monitoring.topic.arn,
       adminRoleArn: admin.arn,
       asgName: servers.asgName,
+      autoScalingGroupName: servers.autoScalingGroup.name,
       efsFileSystemId: storage.fileSystem.id,
+      loadBalancerArn: loadBalancer.loadBalancer.arn,
+      loadBalancerName: loadBalancer.loadBalancer.name,
+      targetGroupArn: loadBalancer.targetGroup.arn,
+      logGroupName: servers.logGroup.name,
     });
 
     // The security rules (stacks/security-rules.ts) fail the synth on any violation.
