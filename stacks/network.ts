@@ -1,6 +1,7 @@
 /**
  * The VPC: one public subnet (NLB, NAT gateway) and one private subnet (servers, EFS mount
- * targets) per AZ, NAT per AZ or a single one, and VPC flow logs to an encrypted log group.
+ * targets) per AZ, NAT per AZ or a single one, an S3 gateway endpoint on the private route tables,
+ * and VPC flow logs to an encrypted log group.
  */
 import { DataAwsAvailabilityZones } from "@cdktf/provider-aws/lib/data-aws-availability-zones";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
@@ -14,6 +15,7 @@ import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
 import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import type { AwsAccount } from "./aws-account";
@@ -26,6 +28,14 @@ export const SUBNET_NEW_BITS = 4;
 /** Private subnets start at this slot, so public i and private i never move when AZs are added. */
 export const PRIVATE_SUBNET_OFFSET = 8;
 export const MAX_AVAILABILITY_ZONES = 6;
+
+/**
+ * The S3 gateway endpoint's service name in a region of the aws partition. Terraform deviation: a
+ * literal, not data.aws_vpc_endpoint_service (China regions use the prefix cn.com.amazonaws).
+ */
+export function s3GatewayServiceName(region: string): string {
+  return `com.amazonaws.${region}.s3`;
+}
 
 export interface SubnetPlan {
   readonly public: string[];
@@ -71,6 +81,13 @@ export class Network extends Construct {
   readonly natGateways: NatGateway[] = [];
   /** The private subnets' default routes: servers need them (package installs) when they boot. */
   readonly privateEgressRoutes: Route[] = [];
+  readonly privateRouteTables: RouteTable[] = [];
+  /**
+   * S3 gateway endpoint on the private route tables: the servers' first-boot download of the
+   * template bundle (and every other request to S3 in this region from the private subnets,
+   * including VPN clients' tunnelled traffic) stays inside the VPC and needs no NAT gateway.
+   */
+  readonly s3Endpoint: VpcEndpoint;
   /** AZ names (literals or tokens), in subnet order. */
   readonly availabilityZones: string[];
   readonly flowLogGroup: EncryptedLogGroup;
@@ -140,7 +157,19 @@ export class Network extends Construct {
         }),
       );
       new RouteTableAssociation(privateGroup, `Association${i}`, { subnetId: priv.id, routeTableId: routes.id });
+      this.privateRouteTables.push(routes);
       this.privateSubnets.push(priv);
+    });
+
+    // Gateway endpoints are free. The default policy (full access) on purpose: the endpoint carries
+    // all S3 traffic of the private subnets in this region, also the clients' (masqueraded by the
+    // servers), which a policy limited to the template bucket would break.
+    this.s3Endpoint = new VpcEndpoint(this, "S3Endpoint", {
+      vpcId: this.vpc.id,
+      serviceName: s3GatewayServiceName(props.account.region),
+      vpcEndpointType: "Gateway",
+      routeTableIds: this.privateRouteTables.map((table) => table.id),
+      tags: name("s3"),
     });
 
     this.flowLogGroup = new EncryptedLogGroup(this, "FlowLogGroup", {

@@ -1,13 +1,14 @@
 /**
- * Renders the launch template's user data from templates/: a cloud-init document that writes the
- * settings file (/etc/wg-ha/wg-ha.env, see templates/CONTRACT.md), the server scripts, the health
- * agent and the systemd units, then runs the OS's install script (packages, EFS mount) and starts
- * the units. The stack gzips and base64-encodes it with Fn.base64gzip (EC2 limit: 16 KB).
+ * Renders the launch template's user data: a cloud-init document that writes the settings file
+ * (/etc/wg-ha/wg-ha.env, see templates/CONTRACT.md), downloads the exact S3 version of the
+ * template bundle (renderTemplateBundle: the server scripts, the health agent, the systemd units and
+ * the CloudWatch files, byte-identical to templates/, so a server shows the same line numbers as
+ * the repository), unpacks it, runs the OS's install script (packages, EFS mount) and starts the
+ * units. The stack gzips and base64-encodes it with Fn.base64gzip (EC2 limit: 16 KB).
  *
- * Values may be Terraform tokens (EFS id, NLB DNS name): they are resolved at apply time.
- * No secret ever passes through here: the server key is created on EFS by the first server.
- * Scripts (shell, and the Python agent, which is written for it) ship without their full-line
- * comments and blank lines (size); their code is unchanged.
+ * Values may be Terraform tokens (EFS id, NLB DNS name, bucket, version id): they are resolved at
+ * apply time. No secret ever passes through here: the server key is created on EFS by the first
+ * server.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -15,7 +16,8 @@ import { join, resolve } from "node:path";
 import type { EnvironmentConfig } from "./config/environment";
 import type { OperatingSystem } from "./config/schema";
 
-export interface UserDataInput {
+/** What the settings file is rendered from. */
+export interface SettingsInput {
   readonly env: EnvironmentConfig;
   /** EFS file system id (token). */
   readonly efsFileSystemId: string;
@@ -27,20 +29,28 @@ export interface UserDataInput {
   readonly lifecycleHookName: string;
   /** CloudWatch log group for the servers' logs (token or literal). */
   readonly logGroupName: string;
+}
+
+export interface UserDataInput extends SettingsInput {
   /**
-   * Where the stack uploaded renderTemplateBundle(os): the user data then carries only the
-   * settings and downloads the templates from S3 at first boot (the instance role needs
-   * s3:GetObject on that object). Needed once templates/ no longer fits EC2's 16 KB inline.
-   * @default - every file inline in the user data
+   * Where the stack uploaded renderTemplateBundle(os) (stacks/template-store.ts): the user data
+   * downloads exactly this version at first boot (the instance role needs s3:GetObjectVersion on
+   * the key). templates/ does not fit EC2's 16 KB of user data.
    */
-  readonly bundle?: TemplateBundleLocation;
+  readonly bundle: TemplateBundleLocation;
 }
 
 export interface TemplateBundleLocation {
-  /** S3 bucket name (token or literal). */
+  /** S3 bucket name (token or literal); versioning is on. */
   readonly bucket: string;
-  /** Object key: renderTemplateBundle(os).key (content-addressed, so a change re-rolls the servers). */
+  /** Object key: renderTemplateBundle(os).key, stable per OS (wg-ha/templates-<os>.tar). */
   readonly key: string;
+  /**
+   * The S3 version id of the upload (aws_s3_object.version_id, a token). A content change is a
+   * new version id, so a new launch template version and an instance refresh; an instance that
+   * boots from an older launch template version still finds its own version (kept 90 days).
+   */
+  readonly versionId: string;
 }
 
 /** Where templates/ lives (the renderer reads it at synth time). */
@@ -83,7 +93,7 @@ export function userDataFiles(os: OperatingSystem, templatesDir = TEMPLATES_DIR)
 }
 
 /** The settings file every server script reads, as KEY=value lines. */
-export function renderSettingsFile(input: UserDataInput): string {
+export function renderSettingsFile(input: SettingsInput): string {
   const { env } = input;
   const s = env.settings;
   const v6 = s.client_ipv6_cidr;
@@ -121,23 +131,6 @@ export function renderSettingsFile(input: UserDataInput): string {
   return Object.entries(lines).map(([k, v]) => `${k}=${v}\n`).join("");
 }
 
-/**
- * Drops full-line comments (not the shebang) and blank lines of a script: code unchanged as long
- * as no multi-line string (heredoc, triple-quoted) holds a blank or '#'-leading line.
- */
-export function stripShellComments(text: string): string {
-  return text
-    .split("\n")
-    .filter((line, i) => (i === 0 && line.startsWith("#!")) || !/^\s*(#.*)?$/.test(line))
-    .join("\n")
-    .concat("\n");
-}
-
-/** Shell scripts and the Python agent: shipped without comment lines. */
-export function isScript(f: UserDataFile): boolean {
-  return /\.(sh|py)$/.test(f.source) || f.source.startsWith("bin/");
-}
-
 function blockScalar(content: string, indent: string): string {
   const body = content.endsWith("\n") ? content.slice(0, -1) : content;
   return body
@@ -150,58 +143,71 @@ function writeFile(path: string, permissions: string, content: string): string {
   return `  - path: ${path}\n    permissions: "${permissions}"\n    content: |\n${blockScalar(content, "      ")}\n`;
 }
 
-/** A file's content as it is installed (scripts without comment lines). */
-function shippedContent(f: UserDataFile, templatesDir: string): string {
-  const text = readFileSync(join(templatesDir, f.source), "utf8");
-  return isScript(f) ? stripShellComments(text) : text;
+/** Where cloud-init puts the bundle before unpacking it. */
+export const BUNDLE_DOWNLOAD_PATH = "/run/wg-ha-templates.tar";
+/** Download attempts at first boot, and the pause between them. */
+export const BUNDLE_FETCH_ATTEMPTS = 6;
+export const BUNDLE_FETCH_RETRY_SECONDS = 10;
+
+/** The shell that fetches the bundle's exact version and unpacks it over / (one attempt). */
+export function bundleFetchCommand(bundle: TemplateBundleLocation, region: string): string {
+  const file = BUNDLE_DOWNLOAD_PATH;
+  // s3api get-object prints the object's metadata (VersionId, ETag) to cloud-init-output.log.
+  return (
+    `aws s3api get-object --region ${region} --bucket ${bundle.bucket} --key ${bundle.key} --version-id '${bundle.versionId}' ${file}` +
+    ` && tar -xf ${file} -C / --no-same-owner && rm -f ${file}`
+  );
 }
 
-export function renderUserData(input: UserDataInput, templatesDir = TEMPLATES_DIR): string {
+export function renderUserData(input: UserDataInput): string {
   const os = input.env.settings.os;
-  const start = [
+  const fetch = bundleFetchCommand(input.bundle, input.env.settings.region);
+  const attempts = Array.from({ length: BUNDLE_FETCH_ATTEMPTS }, (_, i) => i + 1).join(" ");
+  return [
+    "#cloud-config\n",
+    "write_files:\n",
+    writeFile("/etc/wg-ha/wg-ha.env", "0644", renderSettingsFile(input)),
+    "runcmd:\n",
+    // Ubuntu has no AWS CLI preinstalled: its distro package (Amazon Linux ships one).
+    `  - [sh, -c, "command -v aws >/dev/null || { apt-get update -q && apt-get install -y -q awscli; }"]\n`,
+    `  - [sh, -c, "for i in ${attempts}; do ${fetch} && exit 0; sleep ${BUNDLE_FETCH_RETRY_SECONDS}; done; exit 1"]\n`,
     `  - [bash, ${LIB_DIR}/os/${os}.sh]\n`,
     "  - [systemctl, daemon-reload]\n",
     `  - [systemctl, enable, --now, ${UNITS.join(", ")}]\n`,
-  ];
-  const settings = writeFile("/etc/wg-ha/wg-ha.env", "0644", renderSettingsFile(input));
-  if (input.bundle) {
-    const url = `s3://${input.bundle.bucket}/${input.bundle.key}`;
-    const fetch = `aws s3 cp --only-show-errors --region ${input.env.settings.region} ${url} /run/wg-ha-templates.tar && tar -xf /run/wg-ha-templates.tar -C / --no-same-owner && rm -f /run/wg-ha-templates.tar`;
-    return [
-      "#cloud-config\n",
-      "write_files:\n",
-      settings,
-      "runcmd:\n",
-      // Ubuntu has no AWS CLI preinstalled: its distro package (Amazon Linux ships one).
-      `  - [sh, -c, "command -v aws >/dev/null || { apt-get update -q && apt-get install -y -q awscli; }"]\n`,
-      `  - [sh, -c, "for i in 1 2 3 4 5 6; do ${fetch} && exit 0; sleep 10; done; exit 1"]\n`,
-      ...start,
-    ].join("");
-  }
-  const files = userDataFiles(os, templatesDir).map((f) => writeFile(f.path, f.permissions, shippedContent(f, templatesDir)));
-  return ["#cloud-config\n", "write_files:\n", settings, ...files, "runcmd:\n", ...start].join("");
+  ].join("");
 }
 
 export interface TemplateBundle {
   /** An uncompressed POSIX (ustar) tar of userDataFiles(os), paths relative to /: deterministic bytes. */
   readonly content: Buffer;
   readonly sha256: string;
-  /** Content-addressed object key, e.g. wg-ha/templates-ubuntu-22.04-<sha256 prefix>.tar. */
+  /**
+   * Object key, stable per OS: wg-ha/templates-<os>.tar. A content change is a new S3 version of
+   * the same key (never a new key: Terraform would replace the object, deleting every version).
+   */
   readonly key: string;
 }
 
-/** The files of userDataFiles(os) as a tar for S3 (UserDataInput.bundle). */
+/** Every bundle key starts with this (the bucket's lifecycle rule is scoped to it). */
+export const BUNDLE_KEY_PREFIX = "wg-ha/";
+
+/** The stable S3 key of an OS's bundle. */
+export function templateBundleKey(os: OperatingSystem): string {
+  return `${BUNDLE_KEY_PREFIX}templates-${os}.tar`;
+}
+
+/** The files of userDataFiles(os), byte for byte as in templates/, as a tar for S3. */
 export function renderTemplateBundle(os: OperatingSystem, templatesDir = TEMPLATES_DIR): TemplateBundle {
   const blocks: Buffer[] = [];
   for (const f of userDataFiles(os, templatesDir)) {
-    const data = Buffer.from(shippedContent(f, templatesDir));
+    const data = readFileSync(join(templatesDir, f.source));
     blocks.push(tarHeader(f.path.replace(/^\//, ""), data.length, f.permissions === "0755" ? 0o755 : 0o644), data);
     blocks.push(Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024)); // end of archive
   const content = Buffer.concat(blocks);
   const sha256 = createHash("sha256").update(content).digest("hex");
-  return { content, sha256, key: `wg-ha/templates-${os}-${sha256.slice(0, 16)}.tar` };
+  return { content, sha256, key: templateBundleKey(os) };
 }
 
 /** A ustar header: owner root, mtime 0 (deterministic). */

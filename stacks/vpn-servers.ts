@@ -44,7 +44,7 @@ export interface VpnServersProps {
   readonly efsFileSystemId: string;
   readonly efsStatement: Statement;
   readonly kmsKeyArn: string;
-  /** What must exist before the first server boots (EFS mount targets, NAT routes). */
+  /** What must exist before the first server boots (EFS mount targets, NAT routes, the S3 endpoint). */
   readonly bootDependencies?: ITerraformDependable[];
 }
 
@@ -106,7 +106,7 @@ export class VpnServers extends Construct {
       kmsKeyArn: props.kmsKeyArn,
       retentionDays: s.log_retention_days,
     });
-    // templates/ no longer fits in 16 KB of user data: the servers download it from S3.
+    // templates/ does not fit in 16 KB of user data: the servers download it from S3 (its exact version).
     this.templates = new TemplateStore(this, "Templates", {
       account: props.account,
       resourcePrefix: prefix,

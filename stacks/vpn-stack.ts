@@ -80,7 +80,7 @@ export class VpnStack extends TerraformStack {
       efsFileSystemId: storage.fileSystem.id,
       efsStatement: storage.clientStatement(),
       kmsKeyArn: key.arn,
-      bootDependencies: [...storage.mountTargets, ...network.privateEgressRoutes],
+      bootDependencies: [...storage.mountTargets, ...network.privateEgressRoutes, network.s3Endpoint],
     });
     loadBalancer.allowTrafficTo(servers.securityGroup.id);
     storage.allowNfsFrom(servers.securityGroup.id);

@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveEnvironment } from "../../stacks/config/environment";
 import { DEFAULTS, type OperatingSystem } from "../../stacks/config/schema";
-import { renderSettingsFile, renderTemplateBundle, type UserDataInput } from "../../stacks/user-data";
+import { renderSettingsFile, renderTemplateBundle, type SettingsInput } from "../../stacks/user-data";
 
 export const LOG_GROUP = "/wg-ha/dev/servers";
 
-export function userDataInput(os: OperatingSystem): UserDataInput {
+export function userDataInput(os: OperatingSystem): SettingsInput {
   const env = resolveEnvironment("dev", { ...DEFAULTS, os });
   return {
     env,

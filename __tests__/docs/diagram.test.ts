@@ -121,8 +121,11 @@ describe("prod (3 AZs, NAT per AZ)", () => {
     for (const alarm of alarms) expect(prod.svg).toContain(`>${alarm}<`);
   });
 
-  test("the templates bundle's content hash is left out (a template edit does not make the diagram stale)", () => {
-    expect(prod.svg).toContain("wg-ha/templates-ubuntu-22.04-&lt;hash&gt;.tar");
+  test("the templates bundle: its stable key, versioned, fetched through the S3 gateway endpoint (a template edit does not make the diagram stale)", () => {
+    expect(prod.svg).toContain(">wg-ha/templates-ubuntu-22.04.tar<");
+    expect(prod.svg).toContain("versioned, old versions kept 90 days");
+    expect(prod.svg).toContain("fetched at first boot, by its version id");
+    expect(prod.svg).toContain("via the VPC's S3 gateway endpoint (no NAT)");
   });
 });
 

@@ -77,10 +77,14 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       kms_key_id: ref(tf, "aws_kms_key", "EncryptionKey/Key", "arn"),
       retention_in_days: synths[name].env.settings.log_retention_days,
     });
-    expect(statement(policy, "ReadTemplateBundle")).toMatchObject({
-      actions: ["s3:GetObject"],
+    // Versions of the bundle's key only (the user data always names a version id): no s3:GetObject.
+    expect(statement(policy, "ReadTemplateBundleVersions")).toEqual({
+      sid: "ReadTemplateBundleVersions",
+      effect: "Allow",
+      actions: ["s3:GetObjectVersion"],
       resources: [`${ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "arn")}/${ref(tf, "aws_s3_object", "VpnServers/Templates/Bundle", "key")}`],
     });
+    expect(actions.filter((a: string) => a.startsWith("s3:"))).toEqual(["s3:GetObjectVersion"]);
     expect(statement(policy, "DecryptTemplateBundleViaS3")).toMatchObject({
       actions: ["kms:Decrypt"],
       resources: [ref(tf, "aws_kms_key", "EncryptionKey/Key", "arn")],

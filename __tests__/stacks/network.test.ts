@@ -1,5 +1,5 @@
-/** VPC, subnets per AZ, NAT per AZ or single, routes, flow logs to an encrypted log group. */
-import { planSubnets } from "../../stacks/network";
+/** VPC, subnets per AZ, NAT per AZ or single, routes, the S3 gateway endpoint, flow logs to an encrypted log group. */
+import { planSubnets, s3GatewayServiceName } from "../../stacks/network";
 import { all, byPath, EXAMPLE_ENVIRONMENTS, list, only, policyDocumentOf, ref, synthExamples, synthSettings, type Synthesized } from "./synth";
 
 let synths: Record<string, Synthesized>;
@@ -40,6 +40,20 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       expect(priv.availability_zone).toBe(pub.availability_zone);
     }
     expect(list(tf, "aws_subnet")).toHaveLength(2 * azCount());
+  });
+
+  test("S3 gateway endpoint on every private route table (not the public one): the bundle download needs no NAT", () => {
+    const { tf } = synths[name];
+    expect(only(tf, "aws_vpc_endpoint")).toEqual({
+      vpc_id: ref(tf, "aws_vpc", "Network/Vpc", "id"),
+      service_name: "com.amazonaws.eu-west-1.s3",
+      vpc_endpoint_type: "Gateway",
+      route_table_ids: Array.from({ length: azCount() }, (_, i) => ref(tf, "aws_route_table", `Network/PrivateSubnets/RouteTable${i}`, "id")),
+      tags: { Name: `wg-ha-${name}-s3` },
+    });
+    // No endpoint policy: the default (full access), as the clients' S3 traffic goes through it too.
+    expect(only(tf, "aws_vpc_endpoint").policy).toBeUndefined();
+    expect(list(tf, "aws_route_table")).toHaveLength(azCount() + 1);
   });
 
   test("public route table: default route to the internet gateway, associated with every public subnet", () => {
@@ -109,4 +123,10 @@ test("availability_zones named: literal AZs, no data source lookup", async () =>
   const { tf } = await synthSettings('availability_zones = ["eu-west-1b", "eu-west-1c"]');
   expect(all(tf, "aws_availability_zones", "data")).toEqual({});
   expect(list(tf, "aws_subnet").map((s) => s.availability_zone).sort()).toEqual(["eu-west-1b", "eu-west-1b", "eu-west-1c", "eu-west-1c"]);
+});
+
+test("the S3 gateway endpoint's service name follows the region", async () => {
+  expect(s3GatewayServiceName("us-east-2")).toBe("com.amazonaws.us-east-2.s3");
+  const { tf } = await synthSettings('region = "ap-southeast-2"');
+  expect(only(tf, "aws_vpc_endpoint").service_name).toBe("com.amazonaws.ap-southeast-2.s3");
 });

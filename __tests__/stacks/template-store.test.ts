@@ -1,6 +1,6 @@
-/** Template bundle bucket: private, KMS-encrypted, TLS-only; the object is renderTemplateBundle(os). */
+/** Template bundle bucket: private, KMS-encrypted, TLS-only, versioned; the object is renderTemplateBundle(os) under a stable key. */
 import { renderTemplateBundle } from "../../stacks/user-data";
-import { byPath, EXAMPLE_ENVIRONMENTS, only, policyDocumentOf, ref, synthExamples, synthSettings, type Synthesized } from "./synth";
+import { byPath, EXAMPLE_ENVIRONMENTS, logicalId, only, policyDocumentOf, ref, synthExamples, synthSettings, type Synthesized } from "./synth";
 
 let synths: Record<string, Synthesized>;
 beforeAll(async () => {
@@ -29,20 +29,50 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     ]);
   });
 
-  test("object: the OS's template bundle under its content-addressed key", () => {
+  test("versioning on; replaced versions expire after 90 days, incomplete uploads after 7", () => {
+    const { tf } = synths[name];
+    const bucket = ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "id");
+    expect(only(tf, "aws_s3_bucket_versioning")).toEqual({ bucket, versioning_configuration: { status: "Enabled" } });
+    expect(only(tf, "aws_s3_bucket_lifecycle_configuration")).toEqual({
+      bucket,
+      rule: [
+        {
+          id: "expire-replaced-bundles",
+          status: "Enabled",
+          filter: [{ prefix: "wg-ha/" }],
+          noncurrent_version_expiration: [{ noncurrent_days: 90 }],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+        },
+      ],
+      depends_on: [`aws_s3_bucket_versioning.${logicalId(tf, "aws_s3_bucket_versioning", "VpnServers/Templates/Versioning")}`],
+    });
+    expect(renderTemplateBundle(synths[name].env.settings.os).key.startsWith("wg-ha/")).toBe(true);
+  });
+
+  test("object: the OS's template bundle under its stable key, uploaded once versioning and encryption are on", () => {
     const { tf, env } = synths[name];
     const bundle = renderTemplateBundle(env.settings.os);
-    expect(only(tf, "aws_s3_object")).toMatchObject({
+    expect(only(tf, "aws_s3_object")).toEqual({
       bucket: ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "id"),
-      key: bundle.key,
+      key: "wg-ha/templates-ubuntu-22.04.tar",
       content_type: "application/x-tar",
       content_base64: bundle.content.toString("base64"),
+      depends_on: [
+        `aws_s3_bucket_server_side_encryption_configuration.${logicalId(tf, "aws_s3_bucket_server_side_encryption_configuration", "VpnServers/Templates/Encryption")}`,
+        `aws_s3_bucket_versioning.${logicalId(tf, "aws_s3_bucket_versioning", "VpnServers/Templates/Versioning")}`,
+      ],
     });
-    expect(bundle.key).toMatch(/^wg-ha\/templates-ubuntu-22\.04-[0-9a-f]{16}\.tar$/);
+    expect(bundle.key).toBe("wg-ha/templates-ubuntu-22.04.tar");
+  });
+
+  test("the launch template's user data names the upload's version id (a content change is a new version: a new launch template version)", () => {
+    const { tf } = synths[name];
+    expect(only(tf, "aws_launch_template").user_data).toContain(`--version-id '${ref(tf, "aws_s3_object", "VpnServers/Templates/Bundle", "version_id")}'`);
   });
 });
 
 test("another OS ships its own bundle", async () => {
   const { tf } = await synthSettings('os = "amazon-linux-2023"');
-  expect(only(tf, "aws_s3_object").key).toBe(renderTemplateBundle("amazon-linux-2023").key);
+  expect(only(tf, "aws_s3_object").key).toBe("wg-ha/templates-amazon-linux-2023.tar");
+  expect(only(tf, "aws_s3_object").content_base64).toBe(renderTemplateBundle("amazon-linux-2023").content.toString("base64"));
 });

@@ -65,8 +65,12 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(text).toContain(`WG_HA_EFS_ID=${ref(tf, "aws_efs_file_system", "SharedStorage/FileSystem", "id")}\n`);
     expect(text).toContain(`WG_HA_ENDPOINT=${ref(tf, "aws_lb", "LoadBalancer/LoadBalancer", "dns_name")}:51820\n`);
     expect(text).toContain(`WG_HA_LOG_GROUP=${ref(tf, "aws_cloudwatch_log_group", "VpnServers/LogGroup", "name")}\n`);
+    // The bundle's exact S3 version: a content change is a new version id, so a new launch template version.
     const bundle = renderTemplateBundle(env.settings.os);
-    expect(text).toContain(`s3://${ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "id")}/${bundle.key}`);
+    expect(text).toContain(
+      `aws s3api get-object --region eu-west-1 --bucket ${ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "id")} --key ${bundle.key} ` +
+        `--version-id '${ref(tf, "aws_s3_object", "VpnServers/Templates/Bundle", "version_id")}' /run/wg-ha-templates.tar`,
+    );
     // Size with realistic placeholders for the values Terraform fills in.
     const rendered = renderUserData({
       env,
@@ -75,7 +79,8 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       asgName: `${env.resourcePrefix}-servers`,
       lifecycleHookName: `${env.resourcePrefix}-drain`,
       logGroupName: `/wg-ha/${name}/servers`,
-      bundle: { bucket: `${env.resourcePrefix}-templates-123456789012`, key: bundle.key },
+      // S3 version ids are up to 1024 bytes; the ones S3 hands out are 32 characters.
+      bundle: { bucket: `${env.resourcePrefix}-templates-123456789012`, key: bundle.key, versionId: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH" },
     });
     const gzipped = gzipSync(Buffer.from(rendered));
     expect(gunzipSync(gzipped).toString()).toBe(rendered);
@@ -115,10 +120,11 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(asg.enabled_metrics.every((m: string) => m.startsWith("Group"))).toBe(true);
     // The scaling policies own desired capacity unless asg_desired is set.
     expect(asg.lifecycle).toEqual({ ignore_changes: ["desired_capacity"] });
-    // Servers boot only once EFS mount targets, the NAT routes and the template bundle exist.
+    // Servers boot only once EFS mount targets, the NAT routes, the S3 endpoint and the template bundle exist.
     const azs = Array.from({ length: s.availability_zone_count }, (_, i) => i);
     expect([...asg.depends_on].sort()).toEqual([
       `aws_s3_object.${logicalId(tf, "aws_s3_object", "VpnServers/Templates/Bundle")}`,
+      `aws_vpc_endpoint.${logicalId(tf, "aws_vpc_endpoint", "Network/S3Endpoint")}`,
       ...azs.map((i) => `aws_efs_mount_target.${logicalId(tf, "aws_efs_mount_target", `SharedStorage/MountTarget${i}`)}`),
       ...azs.map((i) => `aws_route.${logicalId(tf, "aws_route", `Network/PrivateSubnets/DefaultRoute${i}`)}`),
     ].sort());

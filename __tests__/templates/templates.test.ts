@@ -1,15 +1,17 @@
 /**
- * templates/: every shell file shellcheck-clean; the user data renders for each OS as valid
- * cloud-config with the scripts, units and settings, stays small, and carries no secret.
+ * templates/: every shell file shellcheck-clean; the template bundle holds every file byte for
+ * byte (what runs on a server is what is in the repository) with its mode, and its scripts run from
+ * where it installs them; the user data renders for each OS as valid cloud-config with the
+ * settings and the download of the bundle's exact version, stays small, and carries no secret.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { resolveEnvironment } from "../../stacks/config/environment";
 import { DEFAULTS, OPERATING_SYSTEMS, type OperatingSystem } from "../../stacks/config/schema";
-import { isScript, renderSettingsFile, renderTemplateBundle, renderUserData, stripShellComments, TEMPLATES_DIR, UNITS, userDataFiles, type UserDataInput } from "../../stacks/user-data";
+import { renderSettingsFile, renderTemplateBundle, renderUserData, templateBundleKey, TEMPLATES_DIR, UNITS, userDataFiles, type UserDataInput } from "../../stacks/user-data";
 import { findSecrets } from "../stacks/secret-patterns";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,6 +19,8 @@ const yaml = require("js-yaml") as { load(text: string): unknown };
 
 /** Our budget; EC2's hard limit is 16 KB. */
 const GZIP_BUDGET_BYTES = 12 * 1024;
+/** An S3 version id as S3 hands them out (opaque, URL-safe). */
+const VERSION_ID = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH";
 
 function allFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -36,6 +40,7 @@ function input(os: OperatingSystem): UserDataInput {
     asgName: "wg-ha-dev-servers",
     lifecycleHookName: "wg-ha-dev-drain",
     logGroupName: "/wg-ha/dev/servers",
+    bundle: { bucket: "wg-ha-dev-templates-123456789012", key: templateBundleKey(os), versionId: VERSION_ID },
   };
 }
 
@@ -63,31 +68,6 @@ describe("shell files", () => {
     const r = spawnSync("shellcheck", ["-x", "--severity=style", file], { cwd: dirname(file), encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
-  });
-
-  test("shipped without comments, every script still parses and answers --help", () => {
-    const dir = mkdtempSync(join(tmpdir(), "wg-ha-stripped-"));
-    try {
-      for (const f of shellFiles) {
-        const out = join(dir, relative(TEMPLATES_DIR, f));
-        mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, stripShellComments(readFileSync(f, "utf8")));
-        chmodSync(out, 0o755);
-        const syntax = spawnSync("bash", ["-n", out], { encoding: "utf8" });
-        expect(syntax.stderr).toBe("");
-      }
-      for (const bin of ["wg-client", "wg-ha-sync", "wg-ha-bootstrap"]) {
-        const r = spawnSync(join(dir, "bin", bin), ["--help"], { encoding: "utf8" });
-        expect(r.stdout).toMatch(/^Usage: /);
-        expect(r.status).toBe(0);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test("stripShellComments keeps the shebang and every code line", () => {
-    expect(stripShellComments("#!/bin/bash\n# c\n\n  # d\necho '#x' # e\n")).toBe("#!/bin/bash\necho '#x' # e\n");
   });
 });
 
@@ -118,13 +98,78 @@ afterAll(() => {
 describe.each(OPERATING_SYSTEMS)("user data for %s", (os) => {
   const text = renderUserData(input(os));
   const doc = yaml.load(text) as CloudConfig;
-  const byPath = new Map(doc.write_files.map((f) => [f.path, f]));
 
-  test("is a #cloud-config document that writes the settings, scripts and units", () => {
+  test("is a #cloud-config document that writes only the settings file", () => {
     expect(text.startsWith("#cloud-config\n")).toBe(true);
-    expect([...byPath.keys()]).toEqual(
+    expect(doc.write_files).toEqual([{ path: "/etc/wg-ha/wg-ha.env", permissions: "0644", content: renderSettingsFile(input(os)) }]);
+  });
+
+  test("downloads the bundle's exact S3 version (six tries), unpacks it over /, then installs and starts the units", () => {
+    expect(doc.runcmd[0].join(" ")).toContain("apt-get install -y -q awscli");
+    const fetch = doc.runcmd[1];
+    expect(fetch.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(fetch[2]).toBe(
+      "for i in 1 2 3 4 5 6; do " +
+        `aws s3api get-object --region eu-west-1 --bucket wg-ha-dev-templates-123456789012 --key wg-ha/templates-${os}.tar --version-id '${VERSION_ID}' /run/wg-ha-templates.tar` +
+        " && tar -xf /run/wg-ha-templates.tar -C / --no-same-owner && rm -f /run/wg-ha-templates.tar && exit 0; sleep 10; done; exit 1",
+    );
+    expect(doc.runcmd.slice(2)).toEqual([
+      ["bash", `/usr/local/lib/wg-ha/os/${os}.sh`],
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", ...UNITS],
+    ]);
+  });
+
+  test("the fetch is valid sh (parses with the version id quoted)", () => {
+    const r = spawnSync("sh", ["-n", "-c", doc.runcmd[1][2]], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test(`gzip'd size stays under our ${GZIP_BUDGET_BYTES / 1024} KB budget (EC2's limit: 16 KB)`, () => {
+    const size = gzipSync(Buffer.from(text), { level: 9 }).length;
+    sizes[os] = size;
+    expect(size).toBeLessThan(GZIP_BUDGET_BYTES);
+    expect(size).toBeLessThan(2048); // settings + download only
+  });
+
+  test("contains no secret (no WireGuard key, PEM block or AWS key)", () => {
+    expect(findSecrets(text)).toEqual([]);
+    expect(text).not.toMatch(/PrivateKey\s*=\s*[A-Za-z0-9+/]{42}/);
+  });
+});
+
+describe.each(OPERATING_SYSTEMS)("template bundle for %s", (os) => {
+  const bundle = renderTemplateBundle(os);
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "wg-ha-bundle-"));
+    writeFileSync(join(dir, "b.tar"), bundle.content);
+    const x = spawnSync("tar", ["-xf", join(dir, "b.tar"), "-C", dir], { encoding: "utf8" });
+    if (x.status !== 0) throw new Error(`tar -x: ${x.stderr}`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a deterministic tar under the stable key wg-ha/templates-<os>.tar", () => {
+    expect(renderTemplateBundle(os).sha256).toBe(bundle.sha256);
+    expect(bundle.key).toBe(`wg-ha/templates-${os}.tar`);
+  });
+
+  test("holds every file byte-identical to templates/ (same line numbers on a server), owned by root, with its mode", () => {
+    const list = spawnSync("tar", ["-tvf", join(dir, "b.tar")], { encoding: "utf8" });
+    expect(list.status).toBe(0);
+    const files = userDataFiles(os);
+    expect(list.stdout.trim().split("\n")).toHaveLength(files.length);
+    for (const f of files) {
+      expect(list.stdout).toMatch(new RegExp(`^${f.permissions === "0755" ? "-rwxr-xr-x" : "-rw-r--r--"} root/root .* ${f.path.slice(1)}$`, "m"));
+      expect({ file: f.source, same: readFileSync(join(dir, f.path)).equals(readFileSync(join(TEMPLATES_DIR, f.source))) }).toEqual({ file: f.source, same: true });
+    }
+  });
+
+  test("installs the scripts, units, agent and CloudWatch files, and only this OS's install script", () => {
+    const paths = userDataFiles(os).map((f) => f.path);
+    expect(paths).toEqual(
       expect.arrayContaining([
-        "/etc/wg-ha/wg-ha.env",
         "/usr/local/bin/wg-ha-bootstrap",
         "/usr/local/bin/wg-ha-sync",
         "/usr/local/bin/wg-client",
@@ -134,91 +179,24 @@ describe.each(OPERATING_SYSTEMS)("user data for %s", (os) => {
         ...UNITS.map((u) => `/etc/systemd/system/${u}`),
       ]),
     );
-    expect(byPath.get("/usr/local/bin/wg-client")?.permissions).toBe("0755");
-    expect(byPath.get("/etc/wg-ha/wg-ha.env")?.content).toBe(renderSettingsFile(input(os)));
-    // Only this OS's install script.
-    expect([...byPath.keys()].filter((p) => p.includes("/os/") && !p.endsWith("common.sh"))).toEqual([`/usr/local/lib/wg-ha/os/${os}.sh`]);
+    expect(paths.filter((p) => p.includes("/os/") && !p.endsWith("common.sh"))).toEqual([`/usr/local/lib/wg-ha/os/${os}.sh`]);
+    if (existsSync(join(TEMPLATES_DIR, "agent", "wg-ha-agent.py"))) expect(paths).toContain("/usr/local/lib/wg-ha/wg-ha-agent.py");
   });
 
-  test("each file's content is the template's (scripts without comment lines)", () => {
-    for (const f of userDataFiles(os)) {
-      const source = readFileSync(join(TEMPLATES_DIR, f.source), "utf8");
-      expect(byPath.get(f.path)?.content).toBe(isScript(f) ? stripShellComments(source) : source);
+  test("unpacked where a server has them, the scripts parse and answer --help", () => {
+    for (const f of userDataFiles(os).filter((f) => f.path.endsWith(".sh") || f.path.startsWith("/usr/local/bin/"))) {
+      const syntax = spawnSync("bash", ["-n", join(dir, f.path)], { encoding: "utf8" });
+      expect({ file: f.path, stderr: syntax.stderr }).toEqual({ file: f.path, stderr: "" });
+    }
+    for (const bin of ["wg-client", "wg-ha-sync", "wg-ha-bootstrap"]) {
+      const r = spawnSync(join(dir, "usr/local/bin", bin), ["--help"], { encoding: "utf8" });
+      expect(r.stdout).toMatch(/^Usage: /);
+      expect(r.status).toBe(0);
     }
   });
 
-  test("runs the OS install script, then enables and starts the units", () => {
-    expect(doc.runcmd).toEqual([
-      ["bash", `/usr/local/lib/wg-ha/os/${os}.sh`],
-      ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", "--now", ...UNITS],
-    ]);
-  });
-
-  test("carries the health agent once it exists in templates/agent/", () => {
-    const agent = join(TEMPLATES_DIR, "agent", "wg-ha-agent.py");
-    if (!existsSync(agent)) {
-      process.stderr.write("[templates] templates/agent/wg-ha-agent.py not in this checkout yet: user data ships without it\n");
-      return;
-    }
-    expect(byPath.get("/usr/local/lib/wg-ha/wg-ha-agent.py")?.content).toBe(stripShellComments(readFileSync(agent, "utf8")));
-  });
-
-  test("inline size is measured (it no longer fits 16 KB with the agent: the stack uses the S3 bundle)", () => {
-    const size = gzipSync(Buffer.from(text), { level: 9 }).length;
-    sizes[`${os} inline`] = size;
-    expect(size).toBeGreaterThan(0);
-  });
-
-  test("contains no secret (no WireGuard key, PEM block or AWS key)", () => {
-    expect(findSecrets(text)).toEqual([]);
-    expect(text).not.toMatch(/PrivateKey\s*=\s*[A-Za-z0-9+/]{42}/);
-  });
-});
-
-describe.each(OPERATING_SYSTEMS)("user data with the templates in S3 (bundle) for %s", (os) => {
-  const bundle = renderTemplateBundle(os);
-  const text = renderUserData({ ...input(os), bundle: { bucket: "wg-ha-dev-templates", key: bundle.key } });
-  const doc = yaml.load(text) as CloudConfig;
-
-  test("carries only the settings, downloads and unpacks the bundle, then starts like the inline one", () => {
-    expect(doc.write_files.map((f) => f.path)).toEqual(["/etc/wg-ha/wg-ha.env"]);
-    expect(doc.runcmd[1].join(" ")).toContain(`aws s3 cp --only-show-errors --region eu-west-1 s3://wg-ha-dev-templates/${bundle.key} /run/wg-ha-templates.tar`);
-    expect(doc.runcmd.slice(2)).toEqual([
-      ["bash", `/usr/local/lib/wg-ha/os/${os}.sh`],
-      ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", "--now", ...UNITS],
-    ]);
-    const size = gzipSync(Buffer.from(text), { level: 9 }).length;
-    sizes[`${os} with S3 bundle`] = size;
-    expect(size).toBeLessThan(GZIP_BUDGET_BYTES);
-    expect(size).toBeLessThan(2048);
-  });
-
-  test("neither the user data nor the bundle carries a secret", () => {
-    expect(findSecrets(text)).toEqual([]);
+  test("carries no secret, and stays small", () => {
     expect(findSecrets(bundle.content.toString("utf8"))).toEqual([]);
     expect(bundle.content.length).toBeLessThan(256 * 1024);
-  });
-
-  test("the bundle is a deterministic tar of the shipped files with their modes", () => {
-    expect(renderTemplateBundle(os).sha256).toBe(bundle.sha256);
-    expect(bundle.key).toBe(`wg-ha/templates-${os}-${bundle.sha256.slice(0, 16)}.tar`);
-    const dir = mkdtempSync(join(tmpdir(), "wg-ha-bundle-"));
-    try {
-      writeFileSync(join(dir, "b.tar"), bundle.content);
-      const list = spawnSync("tar", ["-tvf", join(dir, "b.tar")], { encoding: "utf8" });
-      expect(list.status).toBe(0);
-      for (const f of userDataFiles(os)) {
-        expect(list.stdout).toMatch(new RegExp(`^${f.permissions === "0755" ? "-rwxr-xr-x" : "-rw-r--r--"} root/root .* ${f.path.slice(1)}$`, "m"));
-      }
-      expect(spawnSync("tar", ["-xf", join(dir, "b.tar"), "-C", dir]).status).toBe(0);
-      for (const f of userDataFiles(os)) {
-        const source = readFileSync(join(TEMPLATES_DIR, f.source), "utf8");
-        expect(readFileSync(join(dir, f.path), "utf8")).toBe(isScript(f) ? stripShellComments(source) : source);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -89,7 +89,9 @@ export function describe(t: Topology): string {
     `${t.natMode === "per-az" ? "and its own NAT gateway" : t.natMode === "single" ? "(one NAT gateway in total, in the first AZ)" : "(no NAT gateway)"}`,
     `and a private subnet with the VPN servers of Auto Scaling group ${t.servers.autoScalingGroup} (${t.servers.min} to ${t.servers.max} ${t.servers.instanceType}, ${t.servers.os}) and an EFS mount target.`,
     `The servers share EFS ${t.storage.name} (NFS over TLS, port ${t.storage.nfsPort}), encrypted with KMS key ${t.key.alias}, which also encrypts the ${ordinalList(t.key.encrypts.filter((e) => e !== "EFS"))}.`,
-    t.templateBucket ? `At first boot each server downloads the templates bundle from S3 bucket ${t.templateBucket.name}.` : "",
+    t.templateBucket
+      ? `At first boot each server downloads ${t.templateBucket.versioned ? "its version of " : ""}the templates bundle from S3 bucket ${t.templateBucket.name}${t.templateBucket.gatewayEndpoint ? " through the VPC's S3 gateway endpoint" : ""}.`
+      : "",
     `CloudWatch alarms (${t.monitoring.alarms.join(", ")}) notify SNS topic ${t.monitoring.topic}${t.monitoring.emailSubscription ? ", which e-mails the alarm address" : " (e-mail when alarm_email is set)"}; dashboard ${t.monitoring.dashboard ?? "none"}.`,
     t.admin ? `Operators assume IAM role ${t.admin.role}${t.admin.mfa ? " with MFA" : ""} and reach the servers through SSM Session Manager; no SSH.` : "",
   ]
@@ -304,7 +306,15 @@ export function renderArchitecture(t: Topology, options: RenderOptions): string 
       y: bottomY,
       w: sideBoxW,
       title: `S3 bucket ${t.templateBucket.name}`,
-      lines: [t.templateBucket.key.replace(/-[0-9a-f]{8,}\.tar$/, "-<hash>.tar"), "KMS-encrypted, TLS only, private", "each server downloads it at first boot"],
+      lines: [
+        t.templateBucket.key,
+        t.templateBucket.versioned
+          ? `versioned${t.templateBucket.noncurrentDays ? `, old versions kept ${t.templateBucket.noncurrentDays} days` : ""}`
+          : "",
+        "KMS-encrypted, TLS only, private",
+        t.templateBucket.versioned ? "fetched at first boot, by its version id" : "each server downloads it at first boot",
+        t.templateBucket.gatewayEndpoint ? "via the VPC's S3 gateway endpoint (no NAT)" : "",
+      ].filter(Boolean),
       style: STYLES.storage,
       className: "s3-bucket",
     });

@@ -103,7 +103,16 @@ export interface Topology {
     readonly nfsPort: number;
   };
   readonly key: { readonly alias: string; readonly rotation: boolean; readonly encrypts: readonly string[] };
-  readonly templateBucket?: { readonly name: string; readonly key: string };
+  readonly templateBucket?: {
+    readonly name: string;
+    readonly key: string;
+    /** Bucket versioning is on (each upload a version; servers fetch theirs). */
+    readonly versioned: boolean;
+    /** Days the lifecycle rule keeps replaced versions. */
+    readonly noncurrentDays?: number;
+    /** The private subnets reach S3 through a gateway endpoint. */
+    readonly gatewayEndpoint: boolean;
+  };
   readonly monitoring: {
     /** Alarms that notify the SNS topic (people). */
     readonly alarms: readonly string[];
@@ -271,6 +280,12 @@ export function topologyFromSynth(tf: SynthJson): Topology {
 
   const bucket = values("aws_s3_bucket")[0];
   const object = values("aws_s3_object")[0];
+  const versioned = values("aws_s3_bucket_versioning").some((v) => v.versioning_configuration?.status === "Enabled");
+  const noncurrentDays = values("aws_s3_bucket_lifecycle_configuration")
+    .flatMap((c) => c.rule ?? [])
+    .map((r: Record<string, any>) => r.noncurrent_version_expiration?.[0]?.noncurrent_days)
+    .find((d: unknown) => typeof d === "number");
+  const gatewayEndpoint = values("aws_vpc_endpoint").some((e) => e.vpc_endpoint_type === "Gateway" && /\.s3$/.test(String(e.service_name)));
 
   const topicEntry = only(entries("aws_sns_topic"), "aws_sns_topic");
   const notifiesTopic = (a: Record<string, any>) =>
@@ -355,7 +370,7 @@ export function topologyFromSynth(tf: SynthJson): Topology {
       nfsPort: Number(nfsRule?.from_port ?? 2049),
     },
     key: { alias: String(alias?.name ?? ""), rotation: kms.enable_key_rotation === true, encrypts },
-    templateBucket: bucket && object ? { name: displayName(bucket.bucket), key: String(object.key) } : undefined,
+    templateBucket: bucket && object ? { name: displayName(bucket.bucket), key: String(object.key), versioned, noncurrentDays, gatewayEndpoint } : undefined,
     monitoring: {
       alarms: alarms.filter(notifiesTopic).map((a) => String(a.alarm_name)),
       scalingAlarms: alarms.filter((a) => !notifiesTopic(a)).map((a) => String(a.alarm_name)),
