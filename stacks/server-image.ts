@@ -1,14 +1,26 @@
 /**
- * Which AMI the servers boot: the OS vendor's latest image for the CPU architecture, through
- * the public SSM parameters (a new AMI release changes the launch template on the next apply,
- * which rolls the fleet through an instance refresh).
+ * Which AMI the servers boot: the OS vendor's current image for the CPU architecture, named by its
+ * public SSM parameter and resolved by EC2 at each launch (launch template
+ * `image_id = "resolve:ssm:<parameter>"`). So new and replacement servers get the current AMI, and
+ * a new AMI release changes nothing in Terraform: a deploy without a change plans no change, and
+ * no longer rolls the whole fleet (every client moved once) because Canonical or Amazon published
+ * an image. Rolling the running servers onto the newest AMI is an explicit instance refresh
+ * (docs/operations.md, "Replace all servers").
+ *
+ * Permissions: EC2 resolves the parameter for the caller of RunInstances, here the Auto Scaling
+ * service-linked role (AutoScalingServiceRolePolicy allows ssm:GetParameters on "*"). Whoever
+ * creates or updates the launch template and the group (deploy.ts's credentials) needs
+ * ssm:GetParameters on the parameter, which EC2 validates; the instance role needs nothing.
+ *
+ * Terraform deviation from the usual data "aws_ssm_parameter" + image_id = its value: that reads
+ * the AMI at plan time, which is exactly what made every AMI release a fleet replacement.
  */
-import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
-import { Fn } from "cdktf";
-import { Construct } from "constructs";
 import type { OperatingSystem } from "./config/schema";
 
 export type Architecture = "arm64" | "x86_64";
+
+/** The launch template's image_id prefix that makes EC2 resolve an SSM parameter at launch. */
+export const RESOLVE_SSM_PREFIX = "resolve:ssm:";
 
 /** Public SSM parameter holding the current AMI ID of an OS + architecture. */
 export function amiParameterName(os: OperatingSystem, architecture: Architecture): string {
@@ -28,16 +40,17 @@ export function rootDeviceName(os: OperatingSystem): string {
   return os === "ubuntu-22.04" ? "/dev/sda1" : "/dev/xvda";
 }
 
-export class ServerImage extends Construct {
-  /** AMI ID (token). */
+export interface ServerImage {
+  /** The SSM parameter EC2 resolves at each launch. */
+  readonly parameterName: string;
+  /** `resolve:ssm:<parameterName>`: the launch template's image_id. */
   readonly imageId: string;
+  /** The image's root device, for the encrypted gp3 block device mapping. */
   readonly rootDeviceName: string;
+}
 
-  constructor(scope: Construct, id: string, os: OperatingSystem, architecture: Architecture) {
-    super(scope, id);
-    const parameter = new DataAwsSsmParameter(this, "AmiParameter", { name: amiParameterName(os, architecture) });
-    // The provider marks SSM values sensitive; a public AMI ID is not a secret.
-    this.imageId = Fn.nonsensitive(parameter.value);
-    this.rootDeviceName = rootDeviceName(os);
-  }
+/** The image of an OS + architecture, resolved by EC2 at launch (no lookup at plan time). */
+export function serverImage(os: OperatingSystem, architecture: Architecture): ServerImage {
+  const parameterName = amiParameterName(os, architecture);
+  return { parameterName, imageId: `${RESOLVE_SSM_PREFIX}${parameterName}`, rootDeviceName: rootDeviceName(os) };
 }

@@ -16,7 +16,7 @@ import type { AwsAccount } from "./aws-account";
 import type { EnvironmentConfig } from "./config/environment";
 import { EncryptedLogGroup, logGroupName } from "./log-group";
 import { ASG_ENABLED_METRICS } from "./metrics";
-import { ServerImage } from "./server-image";
+import { serverImage } from "./server-image";
 import { ServerRole } from "./server-role";
 import { TemplateStore } from "./template-store";
 import type { Statement } from "./iam-policy";
@@ -121,7 +121,8 @@ export class VpnServers extends Construct {
       logGroupArns: this.logGroup.resourceArns,
       extraStatements: this.templates.readStatements(),
     });
-    const image = new ServerImage(this, "Image", s.os, env.architecture);
+    // The AMI is resolved by EC2 at each launch: a new AMI release does not change the template.
+    const image = serverImage(s.os, env.architecture);
 
     const userData = renderUserData({
       env,

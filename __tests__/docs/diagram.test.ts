@@ -114,6 +114,9 @@ describe("prod (3 AZs, NAT per AZ)", () => {
     expect(topologyFromSynth(prod.tf).admin?.actions).toEqual(
       expect.arrayContaining(["ssm:StartSession", "autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh"]),
     );
+    // The OS comes from the launch template's image_id (resolve:ssm:<parameter>): no data source any more.
+    expect(prod.tf.data?.aws_ssm_parameter).toBeUndefined();
+    expect(topologyFromSynth(prod.tf).servers.os).toBe("Ubuntu 22.04");
     expect(prod.svg).toContain("set desired capacity, start instance refresh");
     expect(prod.svg).toContain("read: target health, alarms, metrics, server logs");
     const alarms = Object.values(prod.tf.resource?.aws_cloudwatch_metric_alarm ?? {}).map((a) => String(a.alarm_name));

@@ -1,6 +1,6 @@
 /** Servers: security group, launch template, user data, ASG, lifecycle hook, AMI by OS/architecture. */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { amiParameterName, rootDeviceName } from "../../stacks/server-image";
+import { amiParameterName, rootDeviceName, serverImage } from "../../stacks/server-image";
 import { unescapeFunctionArgument } from "../../stacks/terraform-strings";
 import { renderTemplateBundle, renderUserData } from "../../stacks/user-data";
 import { lifecycleHeartbeatSeconds } from "../../stacks/vpn-servers";
@@ -48,12 +48,14 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(lt.iam_instance_profile).toEqual({ arn: ref(tf, "aws_iam_instance_profile", "VpnServers/Role/InstanceProfile", "arn") });
   });
 
-  test("AMI: the OS vendor's SSM public parameter for the architecture, nonsensitive()", () => {
+  test("AMI: resolved by EC2 at launch from the OS vendor's SSM public parameter (no lookup at plan time)", () => {
     const { tf, env } = synths[name];
-    const parameter = only(tf, "aws_ssm_parameter", "data");
-    expect(parameter.name).toBe(amiParameterName(env.settings.os, env.architecture));
-    expect(parameter.name).toBe("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
-    expect(only(tf, "aws_launch_template").image_id).toBe(`\${nonsensitive(${ref(tf, "aws_ssm_parameter", "VpnServers/Image/AmiParameter", "value", "data").slice(2, -1)})}`);
+    const lt = only(tf, "aws_launch_template");
+    expect(lt.image_id).toBe("resolve:ssm:/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
+    expect(lt.image_id).toBe(`resolve:ssm:${amiParameterName(env.settings.os, env.architecture)}`);
+    // Nothing reads the parameter while planning: a new AMI release plans no change.
+    expect(list(tf, "aws_ssm_parameter", "data")).toEqual([]);
+    expect(lt.block_device_mappings[0].device_name).toBe("/dev/sda1");
   });
 
   test("user data: base64gzip of the settings plus the template bundle download, gzip'd well under EC2's 16 KB", () => {
@@ -169,10 +171,17 @@ test("prod keeps 365 days of logs and 3 servers minimum; dev 30 days", () => {
   expect(list(synths.dev.tf, "aws_cloudwatch_log_group").map((g) => g.retention_in_days)).toEqual([30, 30]);
 });
 
-test("amazon-linux-2023 on Graviton: arm64 AMI parameter, /dev/xvda root", async () => {
-  const { tf } = await synthSettings('os = "amazon-linux-2023"\ninstance_type = "c7gn.large"');
-  expect(only(tf, "aws_ssm_parameter", "data").name).toBe("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
-  expect(only(tf, "aws_launch_template").block_device_mappings[0].device_name).toBe("/dev/xvda");
+test.each([
+  ["amazon-linux-2023", "c7gn.large", "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64", "/dev/xvda"],
+  ["amazon-linux-2023", "c6in.large", "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", "/dev/xvda"],
+  ["amazon-linux-2", "t4g.small", "resolve:ssm:/aws/service/ami-amazon-linux-latest/amzn2-ami-kernel-5.10-hvm-arm64-gp2", "/dev/xvda"],
+  ["ubuntu-22.04", "c7gn.large", "resolve:ssm:/aws/service/canonical/ubuntu/server/22.04/stable/current/arm64/hvm/ebs-gp2/ami-id", "/dev/sda1"],
+])("%s on %s: image_id %s, root %s", async (os, instanceType, imageId, device) => {
+  const { tf } = await synthSettings(`os = "${os}"\ninstance_type = "${instanceType}"`);
+  const lt = only(tf, "aws_launch_template");
+  expect(lt.image_id).toBe(imageId);
+  expect(lt.block_device_mappings[0].device_name).toBe(device);
+  expect(list(tf, "aws_ssm_parameter", "data")).toEqual([]);
 });
 
 test.each([
@@ -183,6 +192,8 @@ test.each([
 ] as const)("AMI for %s on %s", (os, arch, parameter, device) => {
   expect(amiParameterName(os, arch)).toBe(parameter);
   expect(rootDeviceName(os)).toBe(device);
+  expect(serverImage(os, arch)).toEqual({ parameterName: parameter, imageId: `resolve:ssm:${parameter}`, rootDeviceName: device });
+  expect(serverImage(os, arch).imageId).toMatch(/^resolve:ssm:\/aws\/service\/(canonical|ami-amazon-linux-latest)\//);
 });
 
 test("asg_desired set: the config owns desired capacity (no ignore_changes)", async () => {

@@ -78,7 +78,7 @@ export interface Topology {
     readonly min: number;
     readonly max: number;
     readonly instanceType: string;
-    /** From the AMI's SSM parameter, e.g. "Ubuntu 22.04". */
+    /** From the AMI's SSM parameter (the launch template's resolve:ssm image_id), e.g. "Ubuntu 22.04". */
     readonly os: string;
     readonly healthCheckType: string;
     readonly gracePeriodSeconds?: number;
@@ -239,7 +239,9 @@ export function topologyFromSynth(tf: SynthJson): Topology {
 
   const lt = only(values("aws_launch_template"), "aws_launch_template");
   const settings = settingsFromUserData(String(lt.user_data ?? ""));
-  const amiParameter = Object.values(dataOf("aws_ssm_parameter")).map((p) => String(p.name ?? "")).find((n) => n.includes("/ami"));
+  // image_id = "resolve:ssm:<parameter>" (EC2 resolves it at launch); older synths read it through a data source.
+  const resolved = /^resolve:ssm:(.+)$/.exec(String(lt.image_id ?? ""))?.[1];
+  const amiParameter = resolved ?? Object.values(dataOf("aws_ssm_parameter")).map((p) => String(p.name ?? "")).find((n) => n.includes("/ami"));
   const serverSgRef = lt.network_interfaces?.[0]?.security_groups?.[0] ?? lt.vpc_security_group_ids?.[0];
   const serverSgId = refId(serverSgRef);
   const serverSg = byRef(serverSgRef);
