@@ -8,23 +8,12 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveEnvironment } from "../../stacks/config/environment";
-import { DEFAULTS, type OperatingSystem } from "../../stacks/config/schema";
-import { renderSettingsFile, renderTemplateBundle, type SettingsInput } from "../../stacks/user-data";
+import type { OperatingSystem } from "../../stacks/config/schema";
+import { renderSettingsFile, renderTemplateBundle } from "../../stacks/user-data";
+import { settingsInput as userDataInput } from "../fixtures/user-data-input";
 
-export const LOG_GROUP = "/wg-ha/dev/servers";
-
-export function userDataInput(os: OperatingSystem): SettingsInput {
-  const env = resolveEnvironment("dev", { ...DEFAULTS, os });
-  return {
-    env,
-    efsFileSystemId: "fs-0123456789abcdef0",
-    endpoint: "wg-ha-dev-nlb-0123456789abcdef.elb.eu-west-1.amazonaws.com",
-    asgName: "wg-ha-dev-servers",
-    lifecycleHookName: "wg-ha-dev-drain",
-    logGroupName: LOG_GROUP,
-  };
-}
+export { LOG_GROUP } from "../fixtures/user-data-input";
+export { userDataInput };
 
 const dirs: string[] = [];
 

@@ -9,12 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
-import { resolveEnvironment } from "../../stacks/config/environment";
-import { DEFAULTS, OPERATING_SYSTEMS, type OperatingSystem } from "../../stacks/config/schema";
+import { OPERATING_SYSTEMS, type OperatingSystem } from "../../stacks/config/schema";
 import { renderSettingsFile, renderTemplateBundle, renderUserData, templateBundleKey, TEMPLATES_DIR, UNITS, userDataFiles, type UserDataInput } from "../../stacks/user-data";
+import { settingsInput } from "../fixtures/user-data-input";
 import { findSecrets } from "../stacks/secret-patterns";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require("js-yaml") as { load(text: string): unknown };
 
 /** Our budget; EC2's hard limit is 16 KB. */
@@ -32,16 +31,7 @@ function allFiles(dir: string): string[] {
 const shellFiles = allFiles(TEMPLATES_DIR).filter((f) => f.endsWith(".sh") || /^#!.*\bbash\b/.test(readFileSync(f, "utf8").split("\n")[0]));
 
 function input(os: OperatingSystem): UserDataInput {
-  const env = resolveEnvironment("dev", { ...DEFAULTS, os });
-  return {
-    env,
-    efsFileSystemId: "fs-0123456789abcdef0",
-    endpoint: "wg-ha-dev-nlb-0123456789abcdef.elb.eu-west-1.amazonaws.com",
-    asgName: "wg-ha-dev-servers",
-    lifecycleHookName: "wg-ha-dev-drain",
-    logGroupName: "/wg-ha/dev/servers",
-    bundle: { bucket: "wg-ha-dev-templates-123456789012", key: templateBundleKey(os), versionId: VERSION_ID },
-  };
+  return { ...settingsInput(os), bundle: { bucket: "wg-ha-dev-templates-123456789012", key: templateBundleKey(os), versionId: VERSION_ID } };
 }
 
 interface CloudConfig {
