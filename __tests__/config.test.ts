@@ -2,11 +2,11 @@
  * Configuration: the committed example loads, overrides merge, and every kind of bad input
  * gives exactly the clear error lines the user sees (file:line, key, what is allowed).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeEnvironment } from "../stacks/config/environment";
 import { ConfigError, loadConfig, loadConfigText, selectEnvironment } from "../stacks/config/load";
+import { tempDir } from "./temp-dir";
 
 const root = join(__dirname, "..");
 
@@ -51,7 +51,7 @@ describe("loading", () => {
   });
 
   test("refuses without terraform.tfvars for real plans and says to copy the example", async () => {
-    const empty = mkdtempSync(join(tmpdir(), "wg-ha-config-"));
+    const empty = tempDir("config");
     await expect(loadConfig({ cwd: empty })).rejects.toThrow(/terraform\.tfvars: file not found; copy terraform\.tfvars\.example to terraform\.tfvars/);
   });
 
@@ -60,7 +60,7 @@ describe("loading", () => {
   });
 
   test("reads a real file from disk", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "wg-ha-config-"));
+    const dir = tempDir("config");
     writeFileSync(join(dir, "terraform.tfvars"), 'region = "us-east-2"\nenvironments = { qa = {} }\n');
     const config = await loadConfig({ cwd: dir });
     expect(config.usedExample).toBe(false);

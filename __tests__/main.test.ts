@@ -1,14 +1,14 @@
 /** main.ts as users run it: `npm run synth`. Spawns the real entry point. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./temp-dir";
 
 const root = join(__dirname, "..");
 const tsx = join(root, "node_modules", ".bin", "tsx");
 
 function synth(args: string[]) {
-  const outdir = join(mkdtempSync(join(tmpdir(), "wg-ha-main-")), "nested", "out");
+  const outdir = join(tempDir("main"), "nested", "out");
   const result = spawnSync(tsx, ["main.ts", "--outdir", outdir, ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
   return { ...result, outdir };
 }
@@ -20,7 +20,7 @@ test("--help prints usage and exits 0", () => {
 });
 
 test("bad config: one line per problem on stderr, no stack trace, exit 1, nothing synthesized", () => {
-  const dir = mkdtempSync(join(tmpdir(), "wg-ha-bad-"));
+  const dir = tempDir("bad");
   const file = join(dir, "bad.tfvars");
   writeFileSync(file, 'asg_min = "x"\nos = "windows"\nenvironments = { dev = {} }\n');
   const result = synth(["--var-file", file]);

@@ -1,9 +1,9 @@
 /** scripts/lib/preflight.ts (the offline part) and scripts/lib/terraform.ts binary and version checks. */
 import { profileNames, staticCredentialSource } from "../../scripts/lib/preflight";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findBinary, versionAtLeast } from "../../scripts/lib/terraform";
+import { tempDir } from "../temp-dir";
 
 const CONFIG = "[default]\nregion = eu-west-1\n\n[profile dev-admin]\nsso_session = corp\n[sso-session corp]\n";
 const CREDENTIALS = "[ci]\naws_access_key_id = AKIA...\n";
@@ -48,7 +48,7 @@ test.each([
 describe("findBinary: terraform first, then tofu, from PATH", () => {
   const path = process.env.PATH;
   const dirWith = (...names: string[]) => {
-    const dir = mkdtempSync(join(tmpdir(), "wg-ha-bin-"));
+    const dir = tempDir("bin");
     for (const name of names) {
       writeFileSync(join(dir, name), "#!/bin/sh\n");
       chmodSync(join(dir, name), 0o755);

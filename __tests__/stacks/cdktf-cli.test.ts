@@ -1,12 +1,12 @@
 /** `cdktf synth` (the CLI, running cdktf.json's app) writes the same stacks as `npm run synth`. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXAMPLE_ENVIRONMENTS, ROOT } from "./synth";
+import { tempDir } from "../temp-dir";
 
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
-const outdir = () => join(mkdtempSync(join(tmpdir(), "wg-ha-cli-")), "cdktf.out");
+const outdir = () => join(tempDir("cli"), "cdktf.out");
 
 test("cdktf synth produces cdktf.out/stacks/<env>/cdk.tf.json for every environment, identical to npm run synth", () => {
   // CHECKPOINT_DISABLE: no version check against HashiCorp's servers; CI: no spinner.

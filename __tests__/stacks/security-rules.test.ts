@@ -6,7 +6,7 @@ import { checkSecurityRules, SECURITY_RULES, type SynthJson } from "../../stacks
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Testing } from "cdktf";
 import { VpnStack } from "../../stacks/vpn-stack";
-import { exampleEnvironments, type Json, list, ref, synthExamples } from "./synth";
+import { exampleEnvironments, type Json, list, ref, synthExamples, testApp } from "./synth";
 
 const ctx = { wireguardPort: 51820 };
 const resource = (type: string, item: Record<string, unknown>): SynthJson => ({ resource: { [type]: { Bad: item } } });
@@ -91,7 +91,7 @@ test("compliant counterparts pass", () => {
 
 test("a violation fails synth (the rules run as a stack validation)", async () => {
   const [env] = await exampleEnvironments();
-  const stack = new VpnStack(Testing.app(), env);
+  const stack = new VpnStack(testApp(), env);
   new VpcSecurityGroupIngressRule(stack, "Ssh", { securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" });
   expect(() => Testing.synth(stack, true)).toThrow(/SG1 aws_vpc_security_group_ingress_rule\.Ssh\S*: tcp 22-22 is open to 0\.0\.0\.0\/0/);
   expect(() => Testing.synth(stack, true)).toThrow(/SG2 aws_vpc_security_group_ingress_rule\.Ssh\S*: tcp 22-22 includes port 22/);

@@ -4,11 +4,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { findSecrets } from "./secret-patterns";
 import { EXAMPLE_ENVIRONMENTS, ROOT, synthExamples, type Synthesized } from "./synth";
+import { tempDir } from "../temp-dir";
 
 /** A machine path starts a value or follows a separator (".../cloudwatch/home?..." in a URL is not one). */
 const ABSOLUTE_PATH = /(?<![\w.-])\/(?:work|home|root|tmp|Users|var\/folders)\b|(?<![\w])[A-Z]:\\\\(?:Users|Windows)\b/g;
@@ -32,7 +32,7 @@ function filesUnder(dir: string): Map<string, string> {
 
 /** `npm run synth` in `appDir` into a fresh output directory. */
 function synthProcess(appDir: string): Map<string, string> {
-  const outdir = join(mkdtempSync(join(tmpdir(), "wg-ha-synth-")), "cdktf.out");
+  const outdir = join(tempDir("synth"), "cdktf.out");
   const tsx = join(ROOT, "node_modules", ".bin", "tsx");
   const result = spawnSync(tsx, ["main.ts", "--var-file", "terraform.tfvars.example", "--outdir", outdir, "--quiet"], {
     cwd: appDir, encoding: "utf8", timeout: 120_000,
@@ -43,7 +43,7 @@ function synthProcess(appDir: string): Map<string, string> {
 
 /** A snapshot of the app, so that edits to the work tree between the two runs cannot differ them. */
 function appSnapshot(): string {
-  const dir = join(mkdtempSync(join(tmpdir(), "wg-ha-app-")), "app");
+  const dir = join(tempDir("app"), "app");
   const copy = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "copy-app.ts"), dir], { encoding: "utf8" });
   if (copy.status !== 0) throw new Error(`copy-app failed: ${copy.stderr}`);
   return dir;

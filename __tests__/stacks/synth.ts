@@ -3,10 +3,11 @@
  * through Testing.synth(stack, true) (validations on), and look things up in the JSON.
  */
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { type App, Testing } from "cdktf";
 import type { EnvironmentConfig } from "../../stacks/config/environment";
 import { loadConfig, loadConfigText } from "../../stacks/config/load";
 import { VpnStack } from "../../stacks/vpn-stack";
+import { tempDir } from "../temp-dir";
 
 export const ROOT = join(__dirname, "..", "..");
 export const EXAMPLE_ENVIRONMENTS = ["dev", "staging", "prod"] as const;
@@ -25,9 +26,17 @@ export async function exampleEnvironments(): Promise<EnvironmentConfig[]> {
   return [...config.environments];
 }
 
+/**
+ * A test app whose output directory is one temp directory per test file, removed after it
+ * (Testing.app() would leave a new empty directory behind on every call; Testing.synth writes none).
+ */
+export function testApp(): App {
+  return Testing.app({ outdir: (outdir ??= tempDir("testing-app")) });
+}
+let outdir: string | undefined;
+
 export function synthEnvironment(env: EnvironmentConfig): Synthesized {
-  const app = Testing.app();
-  const stack = new VpnStack(app, env);
+  const stack = new VpnStack(testApp(), env);
   const text = Testing.synth(stack, true);
   return { env, text, tf: JSON.parse(text) };
 }
