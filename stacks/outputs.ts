@@ -82,10 +82,6 @@ export class Outputs extends Construct {
       value: props.autoScalingGroupName,
       description: "Auto Scaling group of the VPN servers (scaling, instance refreshes, activities, lifecycle hooks)",
     });
-    output(this, "asg_name", {
-      value: asgName,
-      description: "Same as autoscaling_group_name (kept for scripts that read asg_name)",
-    });
     output(this, "load_balancer_arn", { value: props.loadBalancerArn, description: "ARN of the Network Load Balancer" });
     output(this, "load_balancer_name", {
       value: props.loadBalancerName,
