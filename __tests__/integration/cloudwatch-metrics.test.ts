@@ -14,9 +14,9 @@ import { join, resolve } from "node:path";
 import { run, topology, waitFor, type LocalCluster } from "../../scripts/lib/cluster";
 import { AGENT_METRICS, METRICS_NAMESPACE } from "../../stacks/metrics";
 import { TEMPLATES_DIR } from "../../stacks/user-data";
-import { describeIntegration, failureTracker, measure, printMeasurements, startCluster, stopCluster } from "./helpers";
+import { describeIntegration, failureTracker, measure, printMeasurements, runPrefix, startCluster, stopCluster } from "./helpers";
 
-const PREFIX = "itcwm";
+const PREFIX = runPrefix("itcw");
 const INTERVAL_SECONDS = 1;
 const CLOCK_SHIFT = resolve(__dirname, "../cloudwatch/fixtures/clock-shift.py");
 const AGENT = process.env.WG_HA_TEST_AGENT ?? join(TEMPLATES_DIR, "agent", "wg-ha-agent.py");

@@ -6,9 +6,9 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startPinger, topology, waitFor, type LocalCluster } from "../../scripts/lib/cluster";
-import { describeIntegration, failureTracker, measure, nowSeconds, printMeasurements, startCluster, stopCluster } from "./helpers";
+import { describeIntegration, failureTracker, measure, nowSeconds, printMeasurements, runPrefix, startCluster, stopCluster } from "./helpers";
 
-const PREFIX = "itclu";
+const PREFIX = runPrefix("itcl");
 const SYNC_BOUND_MS = 5000;
 
 describeIntegration("cluster: clients, propagation, revocation, failover", () => {

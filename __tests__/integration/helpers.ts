@@ -1,12 +1,13 @@
 /**
  * Shared by the integration tests: prerequisites (fail under CI=true, skip with a visible message
- * elsewhere), one cluster per test file with a fixed prefix (a leftover of a crashed earlier run
- * with the same prefix is torn down first), and measured numbers printed at the end.
+ * elsewhere), one cluster per test file under a prefix unique to the run (two suites on one
+ * machine never share or tear down each other's cluster; an abandoned cluster tears itself down
+ * after its lifetime), and measured numbers printed at the end.
  */
-import { existsSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { destroyCluster, LocalCluster, missingPrerequisites, type ClusterOptions } from "../../scripts/lib/cluster";
+import { LocalCluster, missingPrerequisites, type ClusterOptions } from "../../scripts/lib/cluster";
 
 const problems = missingPrerequisites();
 const inCi = process.env.CI === "true";
@@ -30,6 +31,15 @@ export function describeIntegration(name: string, fn: () => void): void {
   }
 }
 
+/**
+ * A cluster prefix unique to this run: the file's short name (at most 4 characters) plus 4 random
+ * hex digits, 8 in all, the most a prefix may have (interface names are limited to 15).
+ */
+export function runPrefix(name: string): string {
+  if (!/^[a-z][a-z0-9]{1,3}$/.test(name)) throw new Error(`runPrefix: '${name}' must be 2-4 lower-case letters or digits`);
+  return `${name}${randomBytes(2).toString("hex")}`;
+}
+
 export function clusterStateDir(prefix: string): string {
   return join(tmpdir(), `wg-ha-it-${prefix}`);
 }
@@ -39,13 +49,8 @@ export function clusterStateDir(prefix: string): string {
  * by default the checkout's templates/agent/wg-ha-agent.py runs (up() fails clearly without it).
  */
 export async function startCluster(prefix: string, opts: Omit<ClusterOptions, "stateDir" | "prefix"> = {}): Promise<LocalCluster> {
-  const stateDir = clusterStateDir(prefix);
-  if (existsSync(stateDir)) {
-    destroyCluster(stateDir); // a crashed earlier run's cluster, if any
-    rmSync(stateDir, { recursive: true, force: true }); // and kept logs/store: every run starts empty
-  }
   return LocalCluster.up({
-    stateDir,
+    stateDir: clusterStateDir(prefix),
     prefix,
     healthIntervalSeconds: 1,
     unhealthyThreshold: 2,

@@ -8,21 +8,15 @@
  * document through the library (fast); every action and every asserted output is the CLI's.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { destroyCluster, findLeftovers, LocalCluster, readState, run, scanLeftovers, statusJson, statusJsonSchema, waitFor, type StatusJson } from "../../scripts/lib/cluster";
 import { isAlive, type ProcessRecord } from "../../scripts/lib/cluster/exec";
-import { clusterStateDir, describeIntegration, failureTracker, measure, printMeasurements } from "./helpers";
+import { clusterStateDir, describeIntegration, failureTracker, measure, printMeasurements, runPrefix } from "./helpers";
 
-/**
- * Unique per run (8 characters, the most a prefix may have): two runs of this file at once (two
- * people's suites on one machine) never share a cluster. An abandoned run's cluster tears itself
- * down (--lifetime).
- */
-const RUN = randomBytes(2).toString("hex");
-const PREFIX = `itlc${RUN}`;
-const CRASH_PREFIX = `itlx${RUN}`;
+/** Unique per run (helpers.runPrefix); an abandoned run's cluster tears itself down (--lifetime). */
+const PREFIX = runPrefix("itlc");
+const CRASH_PREFIX = runPrefix("itlx");
 const REPO = join(__dirname, "..", "..");
 const SCRIPT = join(REPO, "scripts", "local-cluster.ts");
 const TUNNEL = "10.100.0.1";
@@ -99,10 +93,11 @@ describeIntegration("local-cluster.ts: the user command, end to end", () => {
   test(
     "a second up: a clear error, exit 1, and the running cluster is untouched",
     t.wrap(async () => {
-      const r = await cli(["up", "--prefix", `itlb${RUN}`]);
+      const other = runPrefix("itlb");
+      const r = await cli(["up", "--prefix", other]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^error: a cluster is already running in ${dir} \\(prefix ${PREFIX}, up since [0-9T:.-]+Z\\); run down first: .* down\\n$`));
-      expect(findLeftovers(`itlb${RUN}`).namespaces).toEqual([]);
+      expect(findLeftovers(other).namespaces).toEqual([]);
       expect((await status()).servers.every((s) => s.running)).toBe(true);
     }),
     30_000,

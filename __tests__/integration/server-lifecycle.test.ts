@@ -7,9 +7,9 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, waitFor, type LocalCluster } from "../../scripts/lib/cluster";
-import { describeIntegration, failureTracker, measure, printMeasurements, startCluster, stopCluster } from "./helpers";
+import { describeIntegration, failureTracker, measure, printMeasurements, runPrefix, startCluster, stopCluster } from "./helpers";
 
-const PREFIX = "itlife";
+const PREFIX = runPrefix("itlf");
 const REPO = join(__dirname, "..", "..");
 const BIN = join(REPO, "templates", "bin");
 

@@ -8,18 +8,14 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { destroyCluster, findLeftovers, LocalCluster, readState, waitFor } from "../../scripts/lib/cluster";
 import { isAlive } from "../../scripts/lib/cluster/exec";
-import { clusterStateDir, describeIntegration } from "./helpers";
+import { clusterStateDir, describeIntegration, runPrefix } from "./helpers";
 
-const PREFIX = "itcrash";
+const PREFIX = runPrefix("itcr");
 const REPO = join(__dirname, "..", "..");
 
 describeIntegration("teardown after a crash", () => {
   const stateDir = clusterStateDir(PREFIX);
 
-  beforeAll(() => {
-    if (existsSync(stateDir)) destroyCluster(stateDir);
-    rmSync(stateDir, { recursive: true, force: true });
-  });
   afterAll(() => {
     destroyCluster(stateDir);
     rmSync(stateDir, { recursive: true, force: true });
