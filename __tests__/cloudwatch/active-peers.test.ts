@@ -10,18 +10,16 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AGENT_METRICS, METRICS_NAMESPACE } from "../../stacks/metrics";
-import { removeTempDirs, tempDir } from "./harness";
+import { tempDir } from "../temp-dir";
 
 const AGENT = resolve(__dirname, "../../templates/agent/wg-ha-agent.py");
 const FIXTURES = join(__dirname, "fixtures");
 const CLOCK_SHIFT = join(FIXTURES, "clock-shift.py");
 const key = () => randomBytes(32).toString("base64");
 
-afterAll(removeTempDirs);
-
 /** A server as the agent sees it: settings, a fresh sync status, the cluster key, ip_forward. */
 function fixture(): { env: Record<string, string> } {
-  const dir = tempDir("wg-ha-active-");
+  const dir = tempDir("active");
   for (const d of ["store/server", "local", "proc/net/ipv4"]) mkdirSync(join(dir, d), { recursive: true });
   const publicKey = key();
   writeFileSync(join(dir, "store/server/public.key"), `${publicKey}\n`);

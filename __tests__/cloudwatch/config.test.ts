@@ -12,12 +12,11 @@ import { OPERATING_SYSTEMS } from "../../stacks/config/schema";
 import { METRICS_NAMESPACE } from "../../stacks/metrics";
 import { EMF_FILE, LOG_DIR, TEMPLATES_DIR, UNITS, userDataFiles } from "../../stacks/user-data";
 import { validate } from "./json-schema";
-import { LOG_GROUP, removeTempDirs, renderedConfigText, tempDir, unpackServer } from "./harness";
+import { tempDir } from "../temp-dir";
+import { LOG_GROUP, renderedConfigText, unpackServer } from "./harness";
 
 const SCHEMA = JSON.parse(readFileSync(join(__dirname, "fixtures", "amazon-cloudwatch-agent-schema.json"), "utf8"));
 const CONFIG_PATH = "/usr/local/lib/wg-ha/cloudwatch/amazon-cloudwatch-agent.jsonc";
-
-afterAll(removeTempDirs);
 
 /**
  * The file each unit's journal lines land in: its SyslogIdentifier= (templates/systemd), matched by
@@ -133,8 +132,8 @@ describe.each(OPERATING_SYSTEMS)("%s", (os) => {
 
   test("configure_cloudwatch_agent: log directory, rsyslog (re)started, config file, then amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:... -s", () => {
     const s = unpackServer(os);
-    const agentDir = tempDir(); // stands in for /opt/aws/amazon-cloudwatch-agent
-    const logDir = join(tempDir(), "wg-ha");
+    const agentDir = tempDir("cw"); // stands in for /opt/aws/amazon-cloudwatch-agent
+    const logDir = join(tempDir("cw"), "wg-ha");
     const calls = join(agentDir, "calls");
     mkdirSync(join(agentDir, "bin"));
     mkdirSync(join(agentDir, "etc"));
@@ -180,7 +179,7 @@ describe("a bad setting fails the CloudWatch step, not first boot", () => {
     expect(render.stdout).toBe("");
     expect(render.stderr).toMatch(message);
     // start_cloudwatch_agent only warns: the OS script goes on to mount EFS.
-    const start = s.run('install_cloudwatch_agent() { :; }\nstart_cloudwatch_agent\necho "first boot goes on"', { WG_HA_CW_AGENT_DIR: tempDir(), WG_HA_LOG_DIR: join(tempDir(), "l") });
+    const start = s.run('install_cloudwatch_agent() { :; }\nstart_cloudwatch_agent\necho "first boot goes on"', { WG_HA_CW_AGENT_DIR: tempDir("cw"), WG_HA_LOG_DIR: join(tempDir("cw"), "l") });
     expect(start.status).toBe(0);
     expect(start.stdout).toBe("first boot goes on\n");
     expect(start.stderr).toMatch(/warning: the CloudWatch agent is not running/);
@@ -197,7 +196,7 @@ describe("a bad setting fails the CloudWatch step, not first boot", () => {
 const rsyslogd = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"].find(existsSync);
 (rsyslogd ? describe : describe.skip)("the rsyslog rule, run by a real rsyslogd (skipped without rsyslog)", () => {
   test("copies exactly the wg-ha units' lines to /var/log/<tag>.log (here: a temp dir)", async () => {
-    const dir = tempDir("wg-ha-rsyslog-");
+    const dir = tempDir("rsyslog");
     const rule = readFileSync(join(TEMPLATES_DIR, "cloudwatch", "rsyslog.conf"), "utf8").replace('string="/var/log/', `string="${dir}/`);
     writeFileSync(join(dir, "30-wg-ha.conf"), rule);
     writeFileSync(

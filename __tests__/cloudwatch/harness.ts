@@ -5,27 +5,15 @@
  * Stubs (amazon-cloudwatch-agent-ctl, curl, dpkg, apt-get) are small scripts written per test.
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OperatingSystem } from "../../stacks/config/schema";
 import { renderSettingsFile, renderTemplateBundle } from "../../stacks/user-data";
 import { settingsInput as userDataInput } from "../fixtures/user-data-input";
+import { tempDir } from "../temp-dir";
 
 export { LOG_GROUP } from "../fixtures/user-data-input";
 export { userDataInput };
-
-const dirs: string[] = [];
-
-export function tempDir(prefix = "wg-ha-cw-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-export function removeTempDirs(): void {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-}
 
 export interface Server {
   /** The unpacked bundle: <root>/usr/local/lib/wg-ha/..., <root>/etc/... */
@@ -41,7 +29,7 @@ export interface Server {
 
 /** A server's files for this OS, as the bundle installs them. */
 export function unpackServer(os: OperatingSystem, settings: Partial<Record<string, string>> = {}): Server {
-  const dir = tempDir();
+  const dir = tempDir("cw");
   const root = join(dir, "root");
   const bin = join(dir, "bin");
   mkdirSync(root);

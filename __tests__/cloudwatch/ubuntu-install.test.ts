@@ -8,14 +8,13 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TEMPLATES_DIR } from "../../stacks/user-data";
-import { removeTempDirs, shellFunctions, tempDir, unpackServer, type Server } from "./harness";
+import { tempDir } from "../temp-dir";
+import { shellFunctions, unpackServer, type Server } from "./harness";
 
 const SCRIPT = join(TEMPLATES_DIR, "os", "ubuntu-22.04.sh");
 const gpgAvailable = spawnSync("gpg", ["--version"]).status === 0;
 const describeGpg = gpgAvailable || process.env.CI === "true" ? describe : describe.skip;
 if (!gpgAvailable) process.stderr.write("[cloudwatch] gpg not installed: the Ubuntu signature tests are skipped\n");
-
-afterAll(removeTempDirs);
 
 interface Key {
   readonly home: string;
@@ -25,7 +24,7 @@ interface Key {
 
 /** A throwaway ed25519 signing key in its own GNUPGHOME. */
 function makeKey(name: string): Key {
-  const home = tempDir("wg-ha-gpg-");
+  const home = tempDir("gpg");
   const gpg = (...args: string[]) => {
     const r = spawnSync("gpg", ["--batch", "--homedir", home, ...args], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`gpg ${args.join(" ")}: ${r.stderr}`);
@@ -54,7 +53,7 @@ describeGpg("Ubuntu: the CloudWatch agent .deb is installed only with a valid si
   /** A server whose curl serves `files` by URL; returns it and the dpkg/curl call logs. */
   function server(files: Record<string, string>) {
     const s: Server = unpackServer("ubuntu-22.04");
-    const web = tempDir("wg-ha-web-");
+    const web = tempDir("web");
     const index = Object.entries(files).map(([url, path], i) => {
       copyFileSync(path, join(web, String(i)));
       return `${url} ${join(web, String(i))}`;
@@ -83,7 +82,7 @@ install_cloudwatch_agent`,
   const keyUrl = "https://amazoncloudwatch-agent.s3.amazonaws.com/assets/amazon-cloudwatch-agent.gpg";
 
   function debAndSignature(signer: Key): { deb: string; sig: string } {
-    const dir = tempDir();
+    const dir = tempDir("cw");
     const deb = join(dir, "agent.deb");
     writeFileSync(deb, "not really a deb, but bytes to sign\n");
     const sig = join(dir, "agent.deb.sig");
@@ -126,7 +125,7 @@ install_cloudwatch_agent`,
     if (kind === "tampered") writeFileSync(deb, "a different package\n");
     let keyFile = aws.publicKey;
     if (kind === "other-signer") {
-      keyFile = join(tempDir(), "both.gpg");
+      keyFile = join(tempDir("cw"), "both.gpg");
       writeFileSync(keyFile, Buffer.concat([readFileSync(aws.publicKey), readFileSync(mallory.publicKey)]));
     }
     if (kind === "other-key") keyFile = mallory.publicKey;
