@@ -26,6 +26,8 @@ export async function exampleEnvironments(): Promise<EnvironmentConfig[]> {
   return [...config.environments];
 }
 
+let outdir: string | undefined;
+
 /**
  * A test app whose output directory is one temp directory per test file, removed after it
  * (Testing.app() would leave a new empty directory behind on every call; Testing.synth writes none).
@@ -33,7 +35,6 @@ export async function exampleEnvironments(): Promise<EnvironmentConfig[]> {
 export function testApp(): App {
   return Testing.app({ outdir: (outdir ??= tempDir("testing-app")) });
 }
-let outdir: string | undefined;
 
 export function synthEnvironment(env: EnvironmentConfig): Synthesized {
   const stack = new VpnStack(testApp(), env);
