@@ -6,8 +6,8 @@
  *
  *   npm run synth [-- --environment dev] [--var-file path] [--quiet]
  */
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, selectEnvironment } from "./stacks/config/load";
+import { parseFlags, runMain } from "./scripts/lib/cli";
+import { loadConfig, selectEnvironment } from "./stacks/config/load";
 import { summarizeSynth } from "./stacks/synth-summary";
 import { synthesize } from "./stacks/synthesize";
 
@@ -24,15 +24,13 @@ Options:
   -h, --help          show this help
 `;
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      environment: { type: "string", multiple: true },
-      "var-file": { type: "string" },
-      outdir: { type: "string" },
-      quiet: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+async function main(argv: readonly string[]): Promise<void> {
+  const { values } = parseFlags(argv, {
+    environment: { type: "string", multiple: true },
+    "var-file": { type: "string" },
+    outdir: { type: "string" },
+    quiet: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
     process.stdout.write(USAGE);
@@ -48,15 +46,4 @@ async function main(): Promise<void> {
   if (!values.quiet) process.stdout.write(summarizeSynth(outdir, environments.map((e) => e.name)));
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    for (const problem of error.problems) process.stderr.write(`error: ${problem}\n`);
-  } else if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-    process.stderr.write(`error: ${error.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  } else {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
-  process.exitCode = 1;
-});
+runMain("npm run synth --", main);

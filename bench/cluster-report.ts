@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
+import { $ } from "zx";
 
 export const BENCHMARKS_MD = join(__dirname, "..", "docs", "benchmarks.md");
 
@@ -34,11 +34,10 @@ export function writeSection(title: string, body: string): void {
 }
 
 /** One line describing the machine the numbers come from. */
-export function machine(): string {
-  const cpus = execFileSync("nproc", { encoding: "utf8" }).trim();
-  const kernel = execFileSync("uname", ["-r"], { encoding: "utf8" }).trim();
-  const wg = execFileSync("wireguard-go", ["--version"], { encoding: "utf8" }).split("\n")[0].trim();
-  return `${cpus} CPUs, Linux ${kernel}, ${wg} (userspace), ${new Date().toISOString().slice(0, 10)}`;
+export async function machine(): Promise<string> {
+  const quiet = $({ quiet: true });
+  const [cpus, kernel, wg] = await Promise.all([quiet`nproc`, quiet`uname -r`, quiet`wireguard-go --version`]);
+  return `${cpus.stdout.trim()} CPUs, Linux ${kernel.stdout.trim()}, ${wg.lines()[0]?.trim()} (userspace), ${new Date().toISOString().slice(0, 10)}`;
 }
 
 /** CPU seconds (user + system, its finished children included) a process has used, from /proc/<pid>/stat. */

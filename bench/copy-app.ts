@@ -1,5 +1,5 @@
 /**
- * Writes a snapshot of the app (main.ts, stacks/, templates/, settings, tsconfig, cdktf.json) for the synth
+ * Writes a snapshot of the app (main.ts, stacks/, the shared CLI module, templates/, settings, tsconfig, cdktf.json) for the synth
  * benchmark, so every variant runs the same code even while the work tree changes. With
  * --barrel, the AWS provider imports are rewritten to `import * as aws from "@cdktf/provider-aws"`
  * (`aws.vpc.Vpc`) as in a `cdktf init` project, and cdktf.json runs it with ts-node like
@@ -10,6 +10,7 @@
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { parseFlags, runMain, UsageError } from "../scripts/lib/cli";
 
 const ROOT = join(__dirname, "..");
 const DEEP_IMPORT = /^import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+"@cdktf\/provider-aws\/lib\/([a-z0-9-]+)";\n/gm;
@@ -46,7 +47,7 @@ function files(dir: string): string[] {
 
 function main(destination: string, barrel: boolean): void {
   mkdirSync(destination, { recursive: true });
-  for (const file of [join(ROOT, "main.ts"), ...files(join(ROOT, "stacks")).filter((f) => f.endsWith(".ts"))]) {
+  for (const file of [join(ROOT, "main.ts"), join(ROOT, "scripts", "lib", "cli.ts"), ...files(join(ROOT, "stacks")).filter((f) => f.endsWith(".ts"))]) {
     const target = join(destination, relative(ROOT, file));
     mkdirSync(dirname(target), { recursive: true });
     const source = readFileSync(file, "utf8");
@@ -62,11 +63,13 @@ function main(destination: string, barrel: boolean): void {
   symlinkSync(join(ROOT, "node_modules"), join(destination, "node_modules"));
 }
 
+const USAGE = "Usage: tsx bench/copy-app.ts <destination directory> [--barrel]\n";
+
 if (require.main === module) {
-  const [destination, option, ...rest] = process.argv.slice(2);
-  if (!destination || (option !== undefined && option !== "--barrel") || rest.length) {
-    process.stderr.write("usage: tsx bench/copy-app.ts <destination directory> [--barrel]\n");
-    process.exit(2);
-  }
-  main(destination, option === "--barrel");
+  runMain("tsx bench/copy-app.ts", (argv) => {
+    const { values, positionals } = parseFlags(argv, { barrel: { type: "boolean" }, help: { type: "boolean", short: "h" } }, true);
+    if (values.help) return void process.stdout.write(USAGE);
+    if (positionals.length !== 1) throw new UsageError("one destination directory is needed");
+    main(positionals[0], values.barrel === true);
+  });
 }

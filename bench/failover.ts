@@ -13,23 +13,38 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { integer, parseFlags, runMain, seconds } from "../scripts/lib/cli";
 import { LocalCluster, startPinger, topology, waitFor } from "../scripts/lib/cluster";
 import { fmt, machine, stats, writeSection } from "./cluster-report";
 
 const WG_FLOOR_SECONDS = 15; // KEEPALIVE_TIMEOUT + REKEY_TIMEOUT: an active client's re-handshake
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const USAGE = `Usage: npm run bench:failover -- [--runs N] [--interval S] [--threshold K]   (as root)
+
+Measures failover and peer propagation on a local cluster and writes the "Failover and
+propagation" section of docs/benchmarks.md.
+
+Options:
+  --runs N        failovers to time (default 5)
+  --interval S    seconds between the LB's health probes (default 5, as the NLB)
+  --threshold K   failed probes before a server is unhealthy (default 2)
+  -h, --help      show this help
+`;
 
 const now = () => Date.now() / 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function main(): Promise<void> {
-  const runs = option("runs", 5);
-  const interval = option("interval", 5);
-  const threshold = option("threshold", 2);
+async function main(argv: readonly string[]): Promise<void> {
+  const { values } = parseFlags(argv, {
+    runs: { type: "string", default: "5" },
+    interval: { type: "string", default: "5" },
+    threshold: { type: "string", default: "2" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return void process.stdout.write(USAGE);
+  const runs = integer(1, 100)(values.runs, "--runs");
+  const interval = seconds(0.2, 300)(values.interval, "--interval");
+  const threshold = integer(2, 10)(values.threshold, "--threshold");
   const stateDir = mkdtempSync(join(tmpdir(), "wg-ha-bench-failover-"));
   process.stderr.write(`bench:failover: ${runs} runs, health ${interval} s x ${threshold}, state in ${stateDir}\n`);
   const cluster = await LocalCluster.up({ stateDir, prefix: "bfo", servers: 2, healthIntervalSeconds: interval, unhealthyThreshold: threshold, healthyThreshold: 2 });
@@ -148,7 +163,7 @@ async function main(): Promise<void> {
     writeSection(
       "Failover and propagation",
       `
-Command: \`npm run bench:failover -- --runs ${runs} --interval ${interval} --threshold ${threshold}\` (root; ${machine()}).
+Command: \`npm run bench:failover -- --runs ${runs} --interval ${interval} --threshold ${threshold}\` (root; ${await machine()}).
 Local cluster (\`scripts/lib/cluster\`, the harness behind \`./scripts/local-cluster.ts\` and the integration tests): 2 servers running the real templates and agent in network
 namespaces, nftables LB switched by a health poller every ${interval} s, unhealthy after ${threshold}
 failures (NLB-like: detected ${interval * (threshold - 1)}-${interval * threshold} s after the kill, by probe phase), moved flows' conntrack entries deleted. The
@@ -185,7 +200,4 @@ every 0.2 s for ${fmt(elapsed, 1)} s: ${lost} pings lost, ${handshakeAfter === h
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:failover: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain("npm run bench:failover --", main);

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseFlags, runMain } from "../scripts/lib/cli";
 import { LocalCluster, run, waitFor } from "../scripts/lib/cluster";
 import { cpuSeconds, fmt, machine, writeSection } from "./cluster-report";
 
@@ -25,7 +26,14 @@ function writePeers(storeDir: string, from: number, to: number): void {
   }
 }
 
-async function main(): Promise<void> {
+const USAGE = `Usage: npm run bench:peers   (as root)
+
+Applies 1,000 and then 10,000 peers on one local-cluster server and writes the "Peer scale"
+section of docs/benchmarks.md.
+`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  if (parseFlags(argv, { help: { type: "boolean", short: "h" } }).values.help) return void process.stdout.write(USAGE);
   const stateDir = mkdtempSync(join(tmpdir(), "wg-ha-bench-peers-"));
   const cluster = await LocalCluster.up({
     stateDir,
@@ -73,7 +81,7 @@ async function main(): Promise<void> {
     writeSection(
       "Peer scale",
       `
-Command: \`npm run bench:peers\` (root; ${machine()}).
+Command: \`npm run bench:peers\` (root; ${await machine()}).
 One local-cluster server: the real \`wg-ha-sync\` loop applies peers written to the shared store
 (a version bump, then a rebuild of the whole config and one \`wg syncconf\`), on userspace
 wireguard-go (the kernel module is faster; EC2 uses it). CPU from /proc (user + system, the sync
@@ -95,7 +103,4 @@ no \`wg\`; the last column is what a poll would cost if it re-applied the config
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:peers: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain("npm run bench:peers --", main);

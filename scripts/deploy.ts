@@ -16,8 +16,9 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { constants } from "node:os";
 import { join, resolve } from "node:path";
-import { ALL_ENVIRONMENTS, EXIT, parseDeployArgs, USAGE, type DeployOptions } from "./lib/cli-args";
 import type { EnvironmentConfig } from "../stacks/config/environment";
+import { colorEnabled, EXIT, Failure, painter, runMain, type Paint } from "./lib/cli";
+import { ALL_ENVIRONMENTS, parseDeployArgs, USAGE, type DeployOptions } from "./lib/deploy/cli-args";
 
 const ROOT = resolve(__dirname, "..");
 const OUTDIR = "cdktf.out";
@@ -31,6 +32,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     return await deploy(args.options);
+  } catch (error) {
+    if ((error as Error)?.name !== "Interrupted") throw error;
+    const { exitCode, message } = error as import("./lib/deploy/terraform").Interrupted;
+    throw new Failure(`${message}: the plan file was removed; terraform released its lock`, exitCode);
   } finally {
     removePlanFiles();
   }
@@ -39,44 +44,43 @@ async function main(argv: readonly string[]): Promise<number> {
 /** The lazily loaded modules and the run's settings, shared by the steps below. */
 interface Session {
   readonly opts: DeployOptions;
-  readonly ui: typeof import("./lib/ui");
-  readonly review: typeof import("./lib/plan-review");
-  readonly tf: typeof import("./lib/terraform");
-  readonly progress: import("./lib/ui").Progress;
+  readonly review: typeof import("./lib/deploy/plan-review");
+  readonly tf: typeof import("./lib/deploy/terraform");
+  readonly progress: import("./lib/progress").Progress;
   /** Styles for stdout (review, outputs). */
-  readonly out: import("./lib/plan-review").Paint;
+  readonly out: Paint;
   /** Whether stderr is coloured; terraform gets -no-color otherwise. */
   readonly color: boolean;
 }
 
 async function deploy(opts: DeployOptions): Promise<number> {
-  const [ui, review, tf] = await Promise.all([import("./lib/ui.js"), import("./lib/plan-review.js"), import("./lib/terraform.js")]);
-  const color = ui.colorEnabled(process.stderr);
-  const progress = new ui.Progress(opts.dryRun ? 3 : 7, process.stderr, ui.painter(color));
-  const session: Session = { opts, ui, review, tf, progress, out: ui.painter(ui.colorEnabled(process.stdout)), color };
+  const [{ Progress }, review, tf] = await Promise.all([import("./lib/progress.js"), import("./lib/deploy/plan-review.js"), import("./lib/deploy/terraform.js")]);
+  const color = colorEnabled(process.stderr);
+  const progress = new Progress(opts.dryRun ? 3 : 7, process.stderr, painter(color));
+  const session: Session = { opts, review, tf, progress, out: painter(colorEnabled(process.stdout)), color };
   handleSignals(tf.interrupt);
 
   const { environments, notes } = await progress.step("config", () => loadEnvironments(opts));
   for (const line of notes) progress.note(line);
   process.chdir(ROOT);
 
-  let binary: import("./lib/terraform").Binary | undefined;
+  let binary: import("./lib/deploy/terraform").Binary | undefined;
   if (!opts.dryRun) {
-    const { preflight } = await import("./lib/preflight.js");
+    const { preflight } = await import("./lib/deploy/preflight.js");
     const found = await progress.step("preflight", () => preflight({ binary: opts.binary, env: environments[0], cwd: ROOT }));
     for (const line of found.notes) progress.note(`    ${line}`);
     binary = found.binary;
   }
 
   if (opts.skipTypecheck) progress.skip("type-check", "--skip-typecheck");
-  else await progress.step("type-check (tsc --noEmit)", async () => (await import("./lib/typecheck.js")).typecheck(ROOT));
+  else await progress.step("type-check (tsc --noEmit)", async () => (await import("./lib/deploy/typecheck.js")).typecheck(ROOT));
 
   await progress.step(`synth ${environments.map((e) => e.name).join(", ")}`, async () => {
     const { synthesize } = await import("../stacks/synthesize.js");
     try {
       synthesize(environments, OUTDIR);
     } catch (error) {
-      throw new ui.DeployError(`synth failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Failure(`synth failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   });
 
@@ -104,8 +108,8 @@ async function printDryRun({ review, out }: Session, environments: readonly Envi
 }
 
 /** init, plan to a temporary plan file, review, confirmation, apply of that file, outputs. */
-async function planAndApply(session: Session, env: EnvironmentConfig, bin: import("./lib/terraform").Binary): Promise<number> {
-  const { opts, progress, review, tf, ui, out } = session;
+async function planAndApply(session: Session, env: EnvironmentConfig, bin: import("./lib/deploy/terraform").Binary): Promise<number> {
+  const { opts, progress, review, tf, out } = session;
   const stackDir = `${OUTDIR}/stacks/${env.name}`;
   const noColor = session.color ? [] : ["-no-color"];
   const terraform = async (subcommand: string, rest: string[], options: { capture?: boolean; ok?: number[] } = {}) => {
@@ -134,11 +138,11 @@ async function planAndApply(session: Session, env: EnvironmentConfig, bin: impor
   }
 
   const shown = await terraform("show", ["-json", planFile], { capture: true });
-  let summary: import("./lib/plan-review").PlanSummary;
+  let summary: import("./lib/deploy/plan-review").PlanSummary;
   try {
     summary = review.summarizePlan(JSON.parse(shown.stdout));
   } catch (error) {
-    throw new ui.DeployError(`cannot read the plan from ${bin.name} show -json: ${(error as Error).message}`);
+    throw new Failure(`cannot read the plan from ${bin.name} show -json: ${(error as Error).message}`);
   }
   process.stdout.write(`\n${review.renderPlanReview(env.name, summary, out)}\n`);
   if (opts.planOnly) {
@@ -153,7 +157,7 @@ async function planAndApply(session: Session, env: EnvironmentConfig, bin: impor
     return EXIT.ok;
   }
   const outputs = await tf.run(bin, tf.terraformArgs(stackDir, "output", "-json"), { cwd: ROOT, capture: true });
-  const { renderOutputs } = await import("./lib/output.js");
+  const { renderOutputs } = await import("./lib/deploy/output.js");
   try {
     if (outputs.code !== 0) throw new Error(`exit ${outputs.code}`);
     process.stdout.write(`\n${renderOutputs(env.name, JSON.parse(outputs.stdout || "{}"))}`);
@@ -165,19 +169,20 @@ async function planAndApply(session: Session, env: EnvironmentConfig, bin: impor
 
 /**
  * --auto-approve, or a yes on the terminal: y/N, or the environment name for destructive
- * plans. Without a terminal and without --auto-approve: refuse (DeployError, exit 1).
+ * plans. Without a terminal and without --auto-approve: refuse (Failure, exit 1).
  */
-async function confirm({ opts, progress, ui }: Session, environment: string, destructive: boolean): Promise<void> {
+async function confirm({ opts, progress }: Session, environment: string, destructive: boolean): Promise<void> {
   if (opts.autoApprove) return progress.note("Applying without a prompt (--auto-approve).");
   if (!process.stdin.isTTY) {
-    throw new ui.DeployError("refusing to apply without confirmation: stdin is not a terminal. Pass --auto-approve to apply this plan unattended, or --plan-only to review only");
+    throw new Failure("refusing to apply without confirmation: stdin is not a terminal. Pass --auto-approve to apply this plan unattended, or --plan-only to review only");
   }
   const what = opts.destroy ? `Destroy ${environment}` : "This plan replaces or deletes stateful resources";
+  const { ask } = await import("./lib/progress.js");
   const answer = destructive
-    ? await ui.ask(`${what}. Type the environment name (${environment}) to apply: `)
-    : await ui.ask(`Apply these changes to ${environment}? [y/N] `);
+    ? await ask(`${what}. Type the environment name (${environment}) to apply: `)
+    : await ask(`Apply these changes to ${environment}? [y/N] `);
   const confirmed = destructive ? answer === environment : /^y(es)?$/i.test(answer);
-  if (!confirmed) throw new ui.DeployError(`not applied: ${destructive ? `the answer was not "${environment}"` : "not confirmed"}`);
+  if (!confirmed) throw new Failure(`not applied: ${destructive ? `the answer was not "${environment}"` : "not confirmed"}`);
 }
 
 /**
@@ -227,24 +232,4 @@ function handleSignals(forward: (signal: NodeJS.Signals) => boolean): void {
   }
 }
 
-/** One `error:` line per problem; a stack trace only for a bug. Returns the exit code. */
-function report(error: unknown): number {
-  const e = error as { name?: string; message?: string; problems?: readonly string[]; exitCode?: number; stack?: string };
-  if (e?.name === "UsageError") {
-    process.stderr.write(`error: ${e.message}\nRun ./scripts/deploy.ts --help for usage.\n`);
-    return EXIT.usage;
-  }
-  if (e?.name === "Interrupted") {
-    process.stderr.write(`${e.message}: the plan file was removed; terraform released its lock\n`);
-    return e.exitCode ?? 130;
-  }
-  if (e?.name === "ConfigError") for (const problem of e.problems ?? []) process.stderr.write(`error: ${problem}\n`);
-  else if (e?.name === "DeployError") process.stderr.write(`error: ${e.message}\n`);
-  else process.stderr.write(`${e?.stack ?? String(error)}\n`);
-  return EXIT.failed;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => (process.exitCode = report(error)),
-);
+runMain("./scripts/deploy.ts", main);

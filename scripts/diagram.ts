@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { EXIT, Failure, parseFlags, runMain } from "./lib/cli";
 import { renderArchitecture } from "./lib/diagram/architecture";
 import { topologyFromSynth, type SynthJson } from "./lib/diagram/model";
 
@@ -44,41 +44,30 @@ Exit codes: 0 written (or up to date with --check), 1 failed or stale, 2 usage e
 export function renderEnvironment(outdir: string, environment: string): { svg: string; source: string } {
   const file = join(outdir, "stacks", environment, "cdk.tf.json");
   if (!existsSync(file)) {
-    throw new Error(`${file} not found: synthesize first (npm run synth), or pick an environment that exists (--environment)`);
+    throw new Failure(`${file} not found: synthesize first (npm run synth), or pick an environment that exists (--environment)`);
   }
   const tf = JSON.parse(readFileSync(file, "utf8")) as SynthJson;
   const source = `cdktf.out/stacks/${environment}/cdk.tf.json`;
   return { svg: renderArchitecture(topologyFromSynth(tf), { source }), source: file };
 }
 
-function main(argv: string[]): number {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        environment: { type: "string", default: DEFAULT_ENVIRONMENT },
-        outdir: { type: "string", default: "cdktf.out" },
-        output: { type: "string", default: DEFAULT_OUTPUT },
-        check: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+function main(argv: readonly string[]): number {
+  const { values } = parseFlags(argv, {
+    environment: { type: "string", default: DEFAULT_ENVIRONMENT },
+    outdir: { type: "string", default: "cdktf.out" },
+    output: { type: "string", default: DEFAULT_OUTPUT },
+    check: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
   if (values.help) {
     process.stdout.write(USAGE);
-    return 0;
+    return EXIT.ok;
   }
   const outdir = resolve(ROOT, values.outdir);
   const { svg, source } = renderEnvironment(outdir, values.environment);
   if (values.output === "-") {
     process.stdout.write(svg);
-    return 0;
+    return EXIT.ok;
   }
   const output = resolve(process.cwd(), values.output);
   const shown = relative(process.cwd(), output) || output;
@@ -86,22 +75,14 @@ function main(argv: string[]): number {
     const current = existsSync(output) ? readFileSync(output, "utf8") : undefined;
     if (current === svg) {
       process.stderr.write(`${shown} is up to date with ${relative(ROOT, source)}\n`);
-      return 0;
+      return EXIT.ok;
     }
-    process.stderr.write(`error: ${shown} is stale: run npm run diagram and commit it\n`);
-    return 1;
+    throw new Failure(`${shown} is stale: run npm run diagram and commit it`);
   }
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, svg);
   process.stderr.write(`wrote ${shown} (${values.environment}, from ${relative(ROOT, source)})\n`);
-  return 0;
+  return EXIT.ok;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runMain("npx tsx scripts/diagram.ts", main);

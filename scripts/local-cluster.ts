@@ -13,7 +13,9 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { resolve } from "node:path";
-import { DEFAULT_STATE_DIR_NAME, EXIT, parseLocalClusterArgs, PROGRAM, selfCommand, upOptions, type CommandName, type ParsedCommand } from "./lib/cluster/cli-args";
+import { colorEnabled, EXIT, Failure, painter, runMain } from "./lib/cli";
+import { DEFAULT_STATE_DIR_NAME, parseLocalClusterArgs, PROGRAM, selfCommand, upOptions, type ParsedCommand } from "./lib/cluster/cli-args";
+import type { CommandName } from "./lib/cluster/commands";
 
 const ROOT = resolve(__dirname, "..");
 const TUNNEL = "10.100.0.1";
@@ -21,17 +23,13 @@ const TUNNEL = "10.100.0.1";
 type Lib = typeof import("./lib/cluster/index");
 type Cluster = import("./lib/cluster/index").LocalCluster;
 
-/** An expected failure: printed as `error: <message>`, exit 1. */
-class Failure extends Error {}
-
 interface Ctx {
   readonly cmd: ParsedCommand;
   readonly dir: string;
   readonly lib: Lib;
-  readonly ui: typeof import("./lib/ui");
   /** How to run this command again (sudo, path, --state-dir), for "next" hints. */
   readonly self: string;
-  readonly progress: (steps: number) => import("./lib/ui").Progress;
+  readonly progress: (steps: number) => import("./lib/progress").Progress;
   readonly say: (line?: string) => void;
 }
 
@@ -41,17 +39,17 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(cmd.text);
     return EXIT.ok;
   }
-  const [lib, ui] = await Promise.all([import("./lib/cluster/index.js"), import("./lib/ui.js")]);
+  const [lib, { Progress }] = await Promise.all([import("./lib/cluster/index.js"), import("./lib/progress.js")]);
   if (cmd.spec.root) {
     const problem = lib.prerequisiteError(`${PROGRAM} ${cmd.spec.name}`, lib.prerequisiteReport(), { packages: cmd.spec.name === "up" });
     if (problem) throw new Failure(problem);
   }
   const dir = resolve(cmd.stateDir ?? resolve(ROOT, DEFAULT_STATE_DIR_NAME));
-  const paint = ui.painter(ui.colorEnabled(process.stderr));
+  const paint = painter(colorEnabled(process.stderr));
   const ctx: Ctx = {
-    cmd, dir, lib, ui,
+    cmd, dir, lib,
     self: selfCommand({ repoRoot: ROOT, cwd: process.cwd(), env: process.env, stateDir: cmd.stateDir === undefined ? undefined : dir }),
-    progress: (steps) => new ui.Progress(steps, process.stderr, paint),
+    progress: (steps) => new Progress(steps, process.stderr, paint),
     say: (line = "") => process.stdout.write(`${line}\n`),
   };
   return HANDLERS[cmd.spec.name](ctx);
@@ -122,7 +120,7 @@ async function down({ lib, dir, cmd, progress, say }: Ctx): Promise<number> {
 async function status(ctx: Ctx): Promise<number> {
   const json = ctx.lib.statusJson(open(ctx));
   if (ctx.cmd.options.json) ctx.say(JSON.stringify(json, null, 2));
-  else process.stdout.write(ctx.lib.renderStatus(json, ctx.ui.painter(ctx.ui.colorEnabled(process.stdout))));
+  else process.stdout.write(ctx.lib.renderStatus(json, painter(colorEnabled(process.stdout))));
   return EXIT.ok;
 }
 
@@ -289,18 +287,4 @@ const HANDLERS: Record<CommandName, (ctx: Ctx) => Promise<number>> = {
   "kill-server": killServer, "start-server": startServer, "drain-server": drainServer, "undrain-server": undrainServer, "add-server": addServer,
 };
 
-/** One `error:` line (or block) per failure; a stack trace only with WG_HA_DEBUG=1. Returns the exit code. */
-function report(error: unknown): number {
-  const e = error as Error;
-  if (e?.name === "UsageError") {
-    process.stderr.write(`error: ${e.message}\nRun ${PROGRAM} --help for usage.\n`);
-    return EXIT.usage;
-  }
-  process.stderr.write(`error: ${process.env.WG_HA_DEBUG === "1" ? e?.stack : (e?.message ?? String(error))}\n`);
-  return EXIT.failed;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => (process.exitCode = report(error)),
-);
+runMain(PROGRAM, main);

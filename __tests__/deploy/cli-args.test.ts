@@ -1,5 +1,6 @@
-/** scripts/lib/cli-args.ts: flags, defaults, usage errors (exit 2 in deploy.ts). */
-import { parseDeployArgs, UsageError, type DeployOptions } from "../../scripts/lib/cli-args";
+/** scripts/lib/deploy/cli-args.ts: flags, defaults, usage errors (exit 2 in deploy.ts). */
+import { UsageError } from "../../scripts/lib/cli";
+import { parseDeployArgs, type DeployOptions } from "../../scripts/lib/deploy/cli-args";
 
 const options = (args: string[]): DeployOptions => {
   const parsed = parseDeployArgs(args);

@@ -1,6 +1,7 @@
 /**
  * Runs the real scripts/deploy.ts in a throw-away copy of the project, with a PATH that holds
- * only `node` and the stub binaries of fixtures/ (terraform, tofu, aws) that a test asks for.
+ * only `node`, `bash` (zx runs commands through it) and the stub binaries of fixtures/
+ * (terraform, tofu, aws) that a test asks for.
  * The stubs log every call as one JSON line; a run returns those calls with its output.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -12,6 +13,7 @@ import { join, relative, sep } from "node:path";
 
 export const REPO = join(__dirname, "..", "..");
 export const FIXTURES = join(__dirname, "fixtures");
+const BASH = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 
 /** Top-level entries not needed to synth and deploy (and terraform.tfvars, which each test controls). */
 const NOT_COPIED = new Set(["node_modules", ".git", "cdktf.out", "__tests__", "coverage", "bench", "docs", "images", ".local-cluster", "terraform.tfvars"]);
@@ -79,6 +81,7 @@ export class Sandbox {
     mkdirSync(bin, { recursive: true });
     mkdirSync(join(dir, "home"));
     symlinkSync(process.execPath, join(bin, "node"));
+    symlinkSync(BASH, join(bin, "bash"));
     for (const name of options.bins ?? ["terraform", "tofu"]) copyFileSync(join(FIXTURES, name === "aws" ? "aws" : "terraform"), join(bin, name));
     const log = join(dir, "calls.jsonl");
     const env: NodeJS.ProcessEnv = {

@@ -1,5 +1,5 @@
-/** scripts/lib/output.ts: what deploy.ts prints after an apply. */
-import { renderOutputs } from "../../scripts/lib/output";
+/** scripts/lib/deploy/output.ts: what deploy.ts prints after an apply. */
+import { renderOutputs } from "../../scripts/lib/deploy/output";
 import { synthExamples } from "../stacks/synth";
 
 test("endpoint and dashboard first, the add-client command as its own block, sensitive values hidden", () => {

@@ -1,9 +1,9 @@
-/** scripts/lib/plan-review.ts: terraform show -json -> counts, destructive warnings, tables. */
+/** scripts/lib/deploy/plan-review.ts: terraform show -json -> counts, destructive warnings, tables. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   classifyActions, describeTotals, renderCountsTable, renderDryRun, renderDryRunComparison, renderPlanReview, renderWarnings, STATEFUL_RESOURCES, summarizePlan,
-} from "../../scripts/lib/plan-review";
+} from "../../scripts/lib/deploy/plan-review";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "fixtures", name), "utf8"));
 const change = (type: string, actions: string[], extra: object = {}) => ({ address: `${type}.x`, mode: "managed", type, change: { actions, ...extra } });
@@ -85,7 +85,7 @@ test("warning block: every line starts with WARNING; painted when asked", () => 
   const text = renderWarnings("prod", destructive);
   expect(text.trimEnd().split("\n").every((l) => l.startsWith("WARNING:"))).toBe(true);
   expect(text).toContain("WARNING: 3 destructive changes to stateful resources in prod:");
-  const red = renderWarnings("prod", destructive, { warning: (t) => `<r>${t}</r>`, heading: (t) => t, dim: (t) => t });
+  const red = renderWarnings("prod", destructive, { warning: (t) => `<r>${t}</r>`, heading: (t) => t, dim: (t) => t, ok: (t) => t });
   expect(red.split("\n")[0]).toBe("<r>WARNING: 3 destructive changes to stateful resources in prod:</r>");
   expect(renderWarnings("prod", [])).toBe("");
 });

@@ -1,8 +1,8 @@
-/** scripts/lib/preflight.ts (the offline part) and scripts/lib/terraform.ts binary and version checks. */
-import { profileNames, staticCredentialSource } from "../../scripts/lib/preflight";
+/** scripts/lib/deploy/preflight.ts (the offline part) and scripts/lib/deploy/terraform.ts binary and version checks. */
+import { profileNames, staticCredentialSource } from "../../scripts/lib/deploy/preflight";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { findBinary, versionAtLeast } from "../../scripts/lib/terraform";
+import { findBinary, versionAtLeast } from "../../scripts/lib/deploy/terraform";
 import { tempDir } from "../temp-dir";
 
 const CONFIG = "[default]\nregion = eu-west-1\n\n[profile dev-admin]\nsso_session = corp\n[sso-session corp]\n";
@@ -71,7 +71,7 @@ describe("findBinary: terraform first, then tofu, from PATH", () => {
     [[], undefined, "neither terraform nor tofu found on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install) or OpenTofu >= 1.10"],
     [["terraform"], "tofu", "tofu not found on PATH: install Terraform >= 1.10"],
     [["tofu"], "terraform", "terraform not found on PATH"],
-  ] as const)("on PATH %j, requested %s: DeployError", async (names, requested, message) => {
+  ] as const)("on PATH %j, requested %s: Failure", async (names, requested, message) => {
     process.env.PATH = dirWith(...names);
     await expect(findBinary(requested)).rejects.toThrow(message);
   });

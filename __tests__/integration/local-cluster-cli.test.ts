@@ -14,7 +14,8 @@ import {
   statusJsonSchema, tailFile, upRefusal, logFiles, parseLbEvent, formatFailoverEvent, formatFailoverSummary, type StatusJson,
 } from "../../scripts/lib/cluster";
 import { findProgram, prerequisiteReport } from "../../scripts/lib/cluster/prerequisites";
-import { COMMANDS, parseLocalClusterArgs, selfCommand, upOptions, USAGE, type ParsedCommand } from "../../scripts/lib/cluster/cli-args";
+import { parseLocalClusterArgs, selfCommand, upOptions, USAGE, type ParsedCommand } from "../../scripts/lib/cluster/cli-args";
+import { COMMANDS } from "../../scripts/lib/cluster/commands";
 
 const REPO = join(__dirname, "..", "..");
 const SCRIPT = join(REPO, "scripts", "local-cluster.ts");

@@ -17,7 +17,7 @@ export { inspectStateDir, removeLeftovers, upRefusal, type StateDirContents } fr
 export {
   clientConfigFile, configAddress, configPrivateKey, publicKeyOf, readClientConfig, removeClientConfig, saveClientConfig, savedClientConfigs,
 } from "./client-configs";
-export { renderStatus, statusJson, statusJsonSchema, STATUS_SCHEMA_VERSION, type StatusJson, type StatusPaint } from "./status-json";
+export { renderStatus, statusJson, statusJsonSchema, STATUS_SCHEMA_VERSION, type StatusJson } from "./status-json";
 export { logFiles, loggedServers, tailFile, type LogSource } from "./logs";
 export { formatFailoverEvent, formatFailoverSummary, parseLbEvent, watchFailover, type FailoverWatchOptions, type FailoverWatchResult } from "./failover-watch";
 export { run, check, waitFor, sleep, type RunResult, type RunOptions } from "./exec";

@@ -5,6 +5,7 @@
  * schemaVersion; renaming or removing a field, or changing its meaning, bumps it.
  */
 import { z } from "zod";
+import { PLAIN, type Paint } from "../cli";
 import type { LocalCluster } from "./cluster";
 import { savedClientConfigs } from "./client-configs";
 
@@ -107,16 +108,6 @@ export function statusJson(cluster: LocalCluster): StatusJson {
   };
 }
 
-/** Styles for the text rendering (ui.painter() fits). */
-export interface StatusPaint {
-  readonly heading: (s: string) => string;
-  readonly warning: (s: string) => string;
-  readonly ok: (s: string) => string;
-  readonly dim: (s: string) => string;
-}
-
-const PLAIN: StatusPaint = { heading: (s) => s, warning: (s) => s, ok: (s) => s, dim: (s) => s };
-
 /** Rows as aligned columns; cells are [text, style] so padding ignores colour codes. */
 function table(rows: Array<Array<[string, (s: string) => string]>>): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i][0].length)));
@@ -126,7 +117,7 @@ function table(rows: Array<Array<[string, (s: string) => string]>>): string {
 const secs = (n: number | null) => (n === null ? "-" : `${n < 10 ? n.toFixed(1) : Math.round(n)} s`);
 
 /** `status` for people. */
-export function renderStatus(s: StatusJson, paint: StatusPaint = PLAIN, now = Date.now() / 1000): string {
+export function renderStatus(s: StatusJson, paint: Paint = PLAIN, now = Date.now() / 1000): string {
   const id = (x: string) => x;
   const lb = s.lb;
   const lines = [

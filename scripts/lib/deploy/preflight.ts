@@ -9,15 +9,14 @@
  * container credentials (ECS, CodeBuild), a default profile, and finally the EC2 instance
  * metadata service (one 1 s probe; skipped when AWS_EC2_METADATA_DISABLED=true).
  */
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { which } from "zx";
-import type { EnvironmentConfig } from "../../stacks/config/environment";
+import { $, which } from "zx";
+import type { EnvironmentConfig } from "../../../stacks/config/environment";
+import { Failure } from "../cli";
 import type { BinaryName } from "./cli-args";
 import { binaryVersion, findBinary, MIN_VERSION_FOR_LOCKFILE, versionAtLeast, type Binary } from "./terraform";
-import { DeployError } from "./ui";
 
 export const CREDENTIALS_HELP = [
   "no AWS credentials found. Set one of:",
@@ -50,11 +49,11 @@ export function profileNames(files: AwsFiles): Set<string> {
 
 /**
  * Where the provider would find credentials without any network call: a description such as
- * "environment (AWS_ACCESS_KEY_ID)", or undefined. Throws DeployError for a half-set source.
+ * "environment (AWS_ACCESS_KEY_ID)", or undefined. Throws Failure for a half-set source.
  */
 export function staticCredentialSource(env: NodeJS.ProcessEnv, files: AwsFiles): string | undefined {
   if (env.AWS_ACCESS_KEY_ID) {
-    if (!env.AWS_SECRET_ACCESS_KEY) throw new DeployError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both (or unset both)");
+    if (!env.AWS_SECRET_ACCESS_KEY) throw new Failure("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both (or unset both)");
     return "environment (AWS_ACCESS_KEY_ID)";
   }
   const profiles = profileNames(files);
@@ -62,12 +61,12 @@ export function staticCredentialSource(env: NodeJS.ProcessEnv, files: AwsFiles):
   if (profile) {
     if (!profiles.has(profile)) {
       const known = [...profiles].sort().join(", ") || "none";
-      throw new DeployError(`AWS_PROFILE=${profile}, but ~/.aws/config and ~/.aws/credentials define no such profile (defined: ${known})`);
+      throw new Failure(`AWS_PROFILE=${profile}, but ~/.aws/config and ~/.aws/credentials define no such profile (defined: ${known})`);
     }
     return `profile ${profile}`;
   }
   if (env.AWS_WEB_IDENTITY_TOKEN_FILE) {
-    if (!env.AWS_ROLE_ARN) throw new DeployError("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not: set the role to assume");
+    if (!env.AWS_ROLE_ARN) throw new Failure("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not: set the role to assume");
     return "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)";
   }
   if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return "container credentials (ECS/CodeBuild)";
@@ -105,27 +104,19 @@ async function imdsAvailable(env: NodeJS.ProcessEnv): Promise<boolean> {
   }
 }
 
-/** `aws sts get-caller-identity`: the caller's ARN, or DeployError with what aws said. */
-function callerIdentity(awsCli: string, region: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      awsCli,
-      ["sts", "get-caller-identity", "--output", "json", "--region", region],
-      { env: { ...env, AWS_PAGER: "" }, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (!error) {
-          try {
-            const arn = (JSON.parse(stdout) as { Arn?: string }).Arn;
-            return resolve(arn ? `aws sts: ${arn}` : "aws sts get-caller-identity");
-          } catch {
-            return resolve("aws sts get-caller-identity");
-          }
-        }
-        const said = stderr.trim().split("\n").filter(Boolean).slice(-3).join(" ") || error.message;
-        reject(new DeployError(`AWS credentials do not work: aws sts get-caller-identity failed: ${said}\n${CREDENTIALS_HELP}`));
-      },
-    );
-  });
+/** `aws sts get-caller-identity`: the caller's ARN, or Failure with what aws said. */
+async function callerIdentity(awsCli: string, region: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const sts = await $({ env: { ...env, AWS_PAGER: "" }, nothrow: true, quiet: true, timeout: "30s" })`${awsCli} sts get-caller-identity --output json --region ${region}`;
+  if (sts.exitCode !== 0) {
+    const said = sts.stderr.trim().split("\n").filter(Boolean).slice(-3).join(" ") || `exit ${sts.exitCode ?? sts.signal}`;
+    throw new Failure(`AWS credentials do not work: aws sts get-caller-identity failed: ${said}\n${CREDENTIALS_HELP}`);
+  }
+  try {
+    const arn = (JSON.parse(sts.stdout) as { Arn?: string }).Arn;
+    return arn ? `aws sts: ${arn}` : "aws sts get-caller-identity";
+  } catch {
+    return "aws sts get-caller-identity";
+  }
 }
 
 export interface CredentialCheck {
@@ -134,14 +125,14 @@ export interface CredentialCheck {
   readonly region: string;
 }
 
-/** Describes the credentials found ("aws sts: arn:...", "profile dev"); DeployError when there are none. */
+/** Describes the credentials found ("aws sts: arn:...", "profile dev"); Failure when there are none. */
 export async function checkAwsCredentials({ env, region }: CredentialCheck): Promise<string> {
   const awsCli = await which("aws", { nothrow: true, path: env.PATH });
   if (awsCli) return callerIdentity(awsCli, region, env);
   const found = staticCredentialSource(env, readAwsFiles(env));
   if (found) return `${found} (not verified: no aws CLI on PATH)`;
   if (await imdsAvailable(env)) return "EC2 instance metadata (instance role)";
-  throw new DeployError(CREDENTIALS_HELP);
+  throw new Failure(CREDENTIALS_HELP);
 }
 
 /** The binary and its version, AWS credentials, and where the state lives, with notes for the user. */
@@ -155,7 +146,7 @@ export async function preflight(options: {
   const version = await binaryVersion(binary, options.cwd);
   const s3 = env.stateBackend;
   if (s3 && version && !versionAtLeast(version, MIN_VERSION_FOR_LOCKFILE)) {
-    throw new DeployError(
+    throw new Failure(
       `state_backend uses S3 native locking (use_lockfile), which needs ${binary.name} >= ${MIN_VERSION_FOR_LOCKFILE}; ${binary.path} is ${version}`,
     );
   }

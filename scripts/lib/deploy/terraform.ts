@@ -2,15 +2,15 @@
  * Running terraform (or OpenTofu): find the binary, read its version, run one command with its
  * stderr passed straight through, and forward an interrupt to it exactly once.
  *
- * node:child_process rather than zx's `$`: the child runs in its own process group (detached),
- * so a Ctrl-C in the terminal reaches only deploy.ts, which forwards one SIGINT. Terraform then
- * stops gracefully and releases the state lock; a second interrupt would make it exit at once.
+ * zx's `$` runs it with nothrow (plan -detailed-exitcode exits 2 on changes: the caller branches
+ * on the code) in its own process group (detached), so a Ctrl-C in the terminal reaches only
+ * deploy.ts, which forwards one SIGINT to the group. Terraform then stops gracefully and
+ * releases the state lock; a second interrupt would make it exit at once.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
-import { which } from "zx";
+import { $, which, type ProcessPromise } from "zx";
+import { Failure } from "../cli";
 import { BINARIES, type BinaryName } from "./cli-args";
-import { DeployError } from "./ui";
 
 export interface Binary {
   readonly name: BinaryName;
@@ -30,8 +30,8 @@ export async function findBinary(requested?: BinaryName): Promise<Binary> {
     const path = await which(name, { nothrow: true });
     if (path) return { name, path };
   }
-  if (requested) throw new DeployError(`${requested} not found on PATH: ${INSTALL_HINT}, or pass --binary ${requested === "tofu" ? "terraform" : "tofu"}`);
-  throw new DeployError(`neither terraform nor tofu found on PATH: ${INSTALL_HINT}`);
+  if (requested) throw new Failure(`${requested} not found on PATH: ${INSTALL_HINT}, or pass --binary ${requested === "tofu" ? "terraform" : "tofu"}`);
+  throw new Failure(`neither terraform nor tofu found on PATH: ${INSTALL_HINT}`);
 }
 
 /** `1.11.4` from `version -json`, or undefined when the binary does not say. */
@@ -67,7 +67,7 @@ export class Interrupted extends Error {
 }
 
 /** `terraform plan failed (exit 1)`; terraform's own stderr has already been shown. */
-export class TerraformFailed extends DeployError {
+export class TerraformFailed extends Failure {
   constructor(binary: Binary, command: string, readonly code: number) {
     super(`${binary.name} ${command} failed (exit ${code})`);
   }
@@ -80,32 +80,25 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-let active: ChildProcess | undefined;
+let active: ProcessPromise | undefined;
 let interruptedBy: NodeJS.Signals | undefined;
 
 /** Runs one command; stderr passes through; resolves with the exit code (never rejects for a non-zero one). */
-export function run(binary: Binary, args: readonly string[], options: RunOptions): Promise<{ code: number; stdout: string }> {
-  if (interruptedBy) return Promise.reject(new Interrupted(interruptedBy));
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary.path, args, {
-      cwd: options.cwd,
-      env: { CHECKPOINT_DISABLE: "1", ...(options.env ?? process.env), TF_IN_AUTOMATION: "1" },
-      stdio: ["ignore", options.capture ? "pipe" : process.stderr.fd, "inherit"],
-      detached: true,
-    });
-    active = child;
-    let stdout = "";
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.on("error", (error) => {
-      active = undefined;
-      reject(new DeployError(`cannot run ${binary.path}: ${error.message}`));
-    });
-    child.on("close", (code, signal) => {
-      active = undefined;
-      if (interruptedBy) reject(new Interrupted(interruptedBy));
-      else resolve({ code: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), stdout });
-    });
-  });
+export async function run(binary: Binary, args: readonly string[], options: RunOptions): Promise<{ code: number; stdout: string }> {
+  if (interruptedBy) throw new Interrupted(interruptedBy);
+  const command = $({
+    cwd: options.cwd,
+    env: { CHECKPOINT_DISABLE: "1", ...(options.env ?? process.env), TF_IN_AUTOMATION: "1" },
+    stdio: ["ignore", options.capture ? "pipe" : process.stderr.fd, "inherit"],
+    detached: true,
+    nothrow: true,
+    quiet: true,
+  })`${binary.path} ${args}`;
+  active = command;
+  const output = await command.finally(() => (active = undefined));
+  if (interruptedBy) throw new Interrupted(interruptedBy);
+  const signal = output.signal;
+  return { code: output.exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), stdout: output.stdout };
 }
 
 /**
@@ -116,10 +109,15 @@ export function run(binary: Binary, args: readonly string[], options: RunOptions
  */
 export function interrupt(signal: NodeJS.Signals, now = Date.now()): boolean {
   interruptedBy ??= signal;
-  if (!active || active.exitCode !== null) return false;
+  const pid = active?.pid;
+  if (pid === undefined) return false;
   if (lastForwarded === undefined || now - lastForwarded > REPEAT_WINDOW_MS) {
     lastForwarded = now;
-    active.kill(signal);
+    try {
+      process.kill(-pid, signal); // the command's process group: the shell zx started and terraform
+    } catch {
+      return false; // already gone
+    }
   }
   return true;
 }

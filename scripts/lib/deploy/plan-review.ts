@@ -3,6 +3,7 @@
  * of destructive changes to stateful or identity resources, and renders both as text.
  * Pure: no I/O, no colour decisions (the caller passes a Paint).
  */
+import { PLAIN, type Paint } from "../cli";
 
 /**
  * Resource types whose replacement or deletion loses data, breaks every client or cuts the
@@ -55,16 +56,6 @@ export interface PlanSummary {
   /** Managed resources with actions this review does not count (e.g. forget). */
   readonly other: number;
 }
-
-/** Text styles; the plan review is plain unless the caller passes colours. */
-export interface Paint {
-  readonly warning: (text: string) => string;
-  readonly heading: (text: string) => string;
-  readonly dim: (text: string) => string;
-}
-
-const same = (text: string) => text;
-export const PLAIN: Paint = { warning: same, heading: same, dim: same };
 
 interface ResourceChange {
   readonly address?: string;

@@ -1,37 +1,9 @@
 /**
- * Terminal side of deploy.ts: colour decisions, numbered and timed progress lines on stderr,
- * the confirmation prompt, and the error type whose message is all the user needs.
+ * Terminal side of the long-running commands (deploy.ts, local-cluster.ts): numbered and timed
+ * progress lines on stderr, and the confirmation prompt.
  */
 import { createInterface } from "node:readline";
-import { chalk } from "zx";
-import { PLAIN, type Paint } from "./plan-review";
-
-/** An expected failure (refusal, missing tool, terraform error): printed as `error: <message>`, exit 1. */
-export class DeployError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DeployError";
-  }
-}
-
-/** Colour on a terminal only; NO_COLOR (any value) turns it off, FORCE_COLOR=0 too, other FORCE_COLOR on. */
-export function colorEnabled(stream: { readonly isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.NO_COLOR) return false;
-  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false";
-  return stream.isTTY === true;
-}
-
-/** Styles for one output stream: chalk when colour is on, plain text otherwise. */
-export function painter(on: boolean): Paint & { readonly ok: (text: string) => string } {
-  if (!on) return { ...PLAIN, ok: (text) => text };
-  chalk.level = Math.max(chalk.level ?? 0, 1) as typeof chalk.level;
-  return {
-    warning: (text) => chalk.red.bold(text),
-    heading: (text) => chalk.bold(text),
-    dim: (text) => chalk.dim(text),
-    ok: (text) => chalk.green(text),
-  };
-}
+import { painter } from "./cli";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 

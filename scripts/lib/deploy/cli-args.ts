@@ -1,11 +1,8 @@
 /**
  * deploy.ts command line: the flags, the usage text and every check that makes a usage error.
- * Pure and dependency-free (node:util only) so `--help` stays fast.
+ * Pure (the shared CLI module only) so `--help` stays fast.
  */
-import { parseArgs } from "node:util";
-
-/** Exit codes of deploy.ts: 0 ok, 1 failure or refusal, 2 usage error, 128 + n after signal n. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+import { parseFlags, UsageError } from "../cli";
 
 export type BinaryName = "terraform" | "tofu";
 export const BINARIES: readonly BinaryName[] = ["terraform", "tofu"];
@@ -29,14 +26,6 @@ export interface DeployOptions {
 }
 
 export type ParsedArgs = { readonly help: true } | { readonly help: false; readonly options: DeployOptions };
-
-/** A mistake in the command line itself: exit 2, usage shown. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 export const USAGE = `Usage: ./scripts/deploy.ts --environment NAME [options]
        npm run deploy -- --environment NAME [options]
@@ -70,29 +59,19 @@ See docs/deploy.md.
 
 /** Parses argv (without node and script); throws UsageError for anything invalid. */
 export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        environment: { type: "string", multiple: true },
-        "dry-run": { type: "boolean", default: false },
-        "plan-only": { type: "boolean", default: false },
-        "auto-approve": { type: "boolean", default: false },
-        destroy: { type: "boolean", default: false },
-        "refresh-only": { type: "boolean", default: false },
-        "skip-typecheck": { type: "boolean", default: false },
-        target: { type: "string", multiple: true, default: [] },
-        "var-file": { type: "string" },
-        binary: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(parseErrorMessage(error));
-  }
+  const { values } = parseFlags(argv, {
+    environment: { type: "string", multiple: true },
+    "dry-run": { type: "boolean", default: false },
+    "plan-only": { type: "boolean", default: false },
+    "auto-approve": { type: "boolean", default: false },
+    destroy: { type: "boolean", default: false },
+    "refresh-only": { type: "boolean", default: false },
+    "skip-typecheck": { type: "boolean", default: false },
+    target: { type: "string", multiple: true, default: [] },
+    "var-file": { type: "string" },
+    binary: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  });
   if (values.help) return { help: true };
 
   const environments = values.environment ?? [];
@@ -141,10 +120,4 @@ export function parseDeployArgs(argv: readonly string[]): ParsedArgs {
       targets,
     },
   };
-}
-
-/** node:util's messages, minus its advice about `--` (we take no positionals). */
-function parseErrorMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split(". To specify a positional argument")[0].replace(/\.$/, "");
 }
