@@ -19,8 +19,11 @@
 #   - another client only when WG_HA_CLIENT_TO_CLIENT=1.
 # Deny by default for IPv4 and IPv6: the forward policy is drop and a client's packet is accepted
 # only by an allow rule, after every deny rule, so an allowed route never opens a denied address.
+# A refused packet is answered "administratively prohibited" (ICMP), so the client's program fails
+# at once instead of hanging; spoofed and invalid packets are dropped silently.
 
 FIREWALL_TABLE="wg_ha"
+FIREWALL_REFUSE="reject with icmpx type admin-prohibited"
 # Link-local (RFC 3927, RFC 4291) and AWS's IPv6 service prefix: IMDS, DNS and time live there.
 FIREWALL_NEVER4=(169.254.0.0/16)
 FIREWALL_NEVER6=(fe80::/10 fd00:ec2::/64)
@@ -133,7 +136,7 @@ table inet $FIREWALL_TABLE {
 EOF
   [[ -z $WG_HA_SERVER_ADDRESS6 ]] || printf '\t\tip6 daddr %s icmpv6 type echo-request accept\n' "${WG_HA_SERVER_ADDRESS6%/*}"
   cat <<EOF
-		drop
+		$FIREWALL_REFUSE
 	}
 	chain forward {
 		type filter hook forward priority 0; policy drop;
@@ -149,18 +152,18 @@ EOF
   else
     printf '\t\tmeta nfproto ipv6 drop\n'
   fi
-  printf '\t\toifname "%s" %s\n' "$IFACE" "$( ((WG_HA_CLIENT_TO_CLIENT)) && echo accept || echo drop)"
-  fw_rules ip drop "" "${FIREWALL_NEVER4[@]}"
-  fw_rules ip6 drop "" "${FIREWALL_NEVER6[@]}"
+  printf '\t\toifname "%s" %s\n' "$IFACE" "$( ((WG_HA_CLIENT_TO_CLIENT)) && echo accept || echo "$FIREWALL_REFUSE")"
+  fw_rules ip "$FIREWALL_REFUSE" "" "${FIREWALL_NEVER4[@]}"
+  fw_rules ip6 "$FIREWALL_REFUSE" "" "${FIREWALL_NEVER6[@]}"
   for dns in udp tcp; do
     fw_rules ip accept "$dns dport 53 " "${resolvers[@]}"
     fw_rules ip6 accept "$dns dport 53 " "${resolvers[@]}"
   done
-  fw_rules ip drop "" "$WG_HA_VPC_CIDR"
+  fw_rules ip "$FIREWALL_REFUSE" "" "$WG_HA_VPC_CIDR"
   fw_rules ip accept "" "${routes[@]}"
   fw_rules ip6 accept "" "${routes[@]}"
   cat <<EOF
-		drop
+		$FIREWALL_REFUSE
 	}
 	chain postrouting {
 		type nat hook postrouting priority 100; policy accept;
