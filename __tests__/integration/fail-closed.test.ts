@@ -91,7 +91,7 @@ describeIntegration("bootstrap fails closed", () => {
         rmSync(shim, { recursive: true, force: true });
       }
     }),
-    60_000,
+    120_000,
   );
 
   test(
@@ -123,7 +123,7 @@ describeIntegration("bootstrap fails closed", () => {
       await waitFor("200 from s1", async () => (await health()).code === 200, 10_000);
       expect((await c().wgShow(1, "peers")).stdout.trim().split("\n")).toHaveLength(1);
     }),
-    60_000,
+    120_000,
   );
 
   test(
@@ -142,6 +142,6 @@ describeIntegration("bootstrap fails closed", () => {
       expect(await linkUp()).toBe(true);
       await waitFor("200 from s1", async () => (await health()).code === 200, 10_000);
     }),
-    60_000,
+    120_000,
   );
 });

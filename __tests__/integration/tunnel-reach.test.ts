@@ -175,7 +175,7 @@ describeIntegration("what a connected client can reach (firewall)", () => {
       ];
       expect(await reachable(allowed)).toEqual(all(allowed, true));
     }),
-    30_000,
+    60_000,
   );
 
   test(
@@ -183,7 +183,7 @@ describeIntegration("what a connected client can reach (firewall)", () => {
     t.wrap(async () => {
       expect(await reachable(forbidden())).toEqual(all(forbidden(), false));
     }),
-    30_000,
+    120_000,
   );
 
   test(
@@ -201,7 +201,7 @@ describeIntegration("what a connected client can reach (firewall)", () => {
       }
       expect(await reachable(forbidden())).toEqual(all(forbidden(), false));
     }),
-    90_000,
+    300_000,
   );
 
   test(
@@ -223,7 +223,7 @@ describeIntegration("what a connected client can reach (firewall)", () => {
       }
       expect(await reachable(peers)).toEqual(all(peers, false));
     }),
-    90_000,
+    150_000,
   );
 
   test(
@@ -238,6 +238,6 @@ describeIntegration("what a connected client can reach (firewall)", () => {
       }
       expect(await reachesTcp(ns("alice"), topology.VPC_HOST_ADDRESS, 53)).toBe(true);
     }),
-    90_000,
+    150_000,
   );
 });
