@@ -207,8 +207,10 @@ test("selecting an unknown environment lists the valid ones", async () => {
 test("describeEnvironment: the one-line profile deploy.ts --dry-run prints", async () => {
   const config = await loadConfig({ cwd: root, file: "terraform.tfvars.example" });
   expect(config.environments.map(describeEnvironment)).toEqual([
-    "eu-west-1, 2 AZs, 1 NAT gateway, 2-3 x t3.micro (x86_64), ubuntu-22.04, UDP 51820",
-    "eu-west-1, 2 AZs, NAT per AZ, 2-4 x t3.small (x86_64), ubuntu-22.04, UDP 51820",
-    "eu-west-1, 3 AZs, NAT per AZ, 3-9 x c6in.large (x86_64), ubuntu-22.04, UDP 51820",
+    "eu-west-1, 2 AZs, 1 NAT gateway, 2-3 x t3.micro (x86_64), amazon-linux-2023 (EFS mount TLS + IAM), UDP 51820",
+    "eu-west-1, 2 AZs, NAT per AZ, 2-4 x t3.small (x86_64), amazon-linux-2023 (EFS mount TLS + IAM), UDP 51820",
+    "eu-west-1, 3 AZs, NAT per AZ, 3-9 x c6in.large (x86_64), amazon-linux-2023 (EFS mount TLS + IAM), UDP 51820",
   ]);
+  const ubuntu = await loadConfigText('os = "ubuntu-22.04"\nenvironments = { dev = {} }');
+  expect(describeEnvironment(ubuntu.environments[0])).toMatch(/, ubuntu-22\.04 \(EFS mount TLS, anonymous \(no IAM\)\),/);
 });

@@ -10,7 +10,7 @@ import { EfsMountTarget } from "@cdktf/provider-aws/lib/efs-mount-target";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
-import type { OperatingSystem } from "./config/schema";
+import { EFS_MOUNT_AUTHORIZATION, type OperatingSystem } from "./config/schema";
 import { policyDocument, type Statement } from "./iam-policy";
 
 /** What a server does with the file system: mount, write, and act as root (it owns the key files). */
@@ -22,11 +22,12 @@ export const EFS_CLIENT_ACTIONS = [
 export const NFS_PORT = 2049;
 
 /**
- * True when the OS mounts EFS without IAM authorization. Ubuntu 22.04 has no packaged
- * amazon-efs-utils, so the server mounts NFSv4.1 over TLS through stunnel: TLS, but anonymous.
+ * True when the OS mounts EFS without IAM authorization (EFS_MOUNT_AUTHORIZATION): Ubuntu 22.04
+ * mounts NFSv4.1 over TLS through stunnel, TLS but anonymous, because no released package brings
+ * amazon-efs-utils to it (docs/security.md, "Mounts").
  */
 export function mountsAnonymously(os: OperatingSystem): boolean {
-  return os === "ubuntu-22.04";
+  return EFS_MOUNT_AUTHORIZATION[os] === "anonymous";
 }
 
 export interface SharedStorageProps {
@@ -117,12 +118,15 @@ export class SharedStorage extends Construct {
       },
     ];
     if (mountsAnonymously(this.props.os)) {
-      // Terraform deviation: Ubuntu 22.04 mounts NFSv4.1 over TLS (stunnel) without efs-utils,
-      // so it cannot sign the mount with the instance role: the request is anonymous. Allowing
-      // anonymous clients is safe only because the mount targets admit NFS solely from the server
-      // security group (allowNfsFrom) and TLS stays mandatory (DenyWithoutTls above).
+      // Terraform deviation: Ubuntu 22.04 mounts NFSv4.1 over TLS (stunnel) without efs-utils, so
+      // it cannot sign the mount with the instance role: the request is anonymous, and anonymous
+      // clients must be allowed. What keeps everyone else out is the network: the mount targets
+      // admit NFS only from the server security group (allowNfsFrom), TLS stays mandatory
+      // (DenyWithoutTls), and the servers' firewall never forwards a VPN client into the VPC
+      // (templates/lib/wg-ha/firewall.sh; tested in __tests__/integration/tunnel-reach.test.ts).
+      // With IAM (Amazon Linux) there is no such statement: only the server role may mount.
       statements.push({
-        sid: "AnonymousTlsMountFromServerSecurityGroup",
+        sid: "AnonymousTlsMountViaMountTarget",
         effect: "Allow",
         actions: EFS_CLIENT_ACTIONS,
         principals: [{ type: "AWS", identifiers: ["*"] }],

@@ -76,6 +76,7 @@ export interface UserDataFile {
 export function userDataFiles(os: OperatingSystem, templatesDir = TEMPLATES_DIR): UserDataFile[] {
   const files: UserDataFile[] = [
     { source: "lib/wg-ha/common.sh", path: `${LIB_DIR}/common.sh`, permissions: "0644" },
+    { source: "lib/wg-ha/firewall.sh", path: `${LIB_DIR}/firewall.sh`, permissions: "0644" },
     { source: "bin/wg-ha-bootstrap", path: "/usr/local/bin/wg-ha-bootstrap", permissions: "0755" },
     { source: "bin/wg-ha-sync", path: "/usr/local/bin/wg-ha-sync", permissions: "0755" },
     { source: "bin/wg-client", path: "/usr/local/bin/wg-client", permissions: "0755" },
@@ -107,6 +108,8 @@ export function renderSettingsFile(input: SettingsInput): string {
     WG_HA_CLIENT_CIDR6: v6 ?? "",
     WG_HA_CLIENT_DNS: env.clientDns.join(","),
     WG_HA_CLIENT_ALLOWED_IPS: s.client_allowed_ips.join(","),
+    WG_HA_CLIENT_TO_CLIENT: s.client_to_client ? "1" : "0",
+    WG_HA_VPC_CIDR: s.vpc_cidr,
     WG_HA_KEEPALIVE: String(s.persistent_keepalive_seconds),
     WG_HA_ENDPOINT: `${input.endpoint}:${s.wireguard_port}`,
     WG_HA_STATE_DIR: STORE_MOUNT,

@@ -95,7 +95,7 @@ describe("prod (3 AZs, NAT per AZ)", () => {
     for (const text of [
       "Auto Scaling group wg-ha-prod-servers: 3-9 servers",
       "drain hook wg-ha-prod-drain",
-      "c6in.large, Ubuntu 22.04, no public IP",
+      "c6in.large, Amazon Linux 2023, no public IP",
       "EFS wg-ha-prod-efs",
       "NFS over TLS, TCP 2049",
       "file-system policy: TLS only; AWS Backup on",
@@ -116,7 +116,7 @@ describe("prod (3 AZs, NAT per AZ)", () => {
     );
     // The OS comes from the launch template's image_id (resolve:ssm:<parameter>): no data source any more.
     expect(prod.tf.data?.aws_ssm_parameter).toBeUndefined();
-    expect(topologyFromSynth(prod.tf).servers.os).toBe("Ubuntu 22.04");
+    expect(topologyFromSynth(prod.tf).servers.os).toBe("Amazon Linux 2023");
     expect(prod.svg).toContain("set desired capacity, start instance refresh");
     expect(prod.svg).toContain("read: target health, alarms, metrics, server logs");
     const alarms = Object.values(prod.tf.resource?.aws_cloudwatch_metric_alarm ?? {}).map((a) => String(a.alarm_name));
@@ -125,7 +125,7 @@ describe("prod (3 AZs, NAT per AZ)", () => {
   });
 
   test("the templates bundle: its stable key, versioned, fetched through the S3 gateway endpoint (a template edit does not make the diagram stale)", () => {
-    expect(prod.svg).toContain(">wg-ha/templates-ubuntu-22.04.tar<");
+    expect(prod.svg).toContain(">wg-ha/templates-amazon-linux-2023.tar<");
     expect(prod.svg).toContain("versioned, old versions kept 90 days");
     expect(prod.svg).toContain("fetched at first boot, by its version id");
     expect(prod.svg).toContain("via the VPC's S3 gateway endpoint (no NAT)");

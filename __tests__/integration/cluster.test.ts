@@ -58,10 +58,11 @@ describeIntegration("cluster: clients, propagation, revocation, failover", () =>
       await c().connectClient("alice", config);
       await waitFor("alice's first reply", async () => (await pingOnce("alice", topology.SERVER_TUNNEL_ADDRESS)).code === 0, 10_000);
       expect(await c().clientHandshake("alice")).toBeGreaterThan(0);
-      // The VPC host has no route back to 10.100.0.0/22: a reply proves the server NATed the flow.
+      // The "internet" host (the LB's loopback) has no route back to 10.100.0.0/22: a reply proves
+      // the server NATed the flow.
       const noRoute = await c().lbExec("ip", ["route", "get", "10.100.0.2"]);
       expect(noRoute.code).not.toBe(0);
-      const beyond = await pingOnce("alice", topology.VPC_HOST_ADDRESS, 2);
+      const beyond = await pingOnce("alice", topology.INTERNET_HOST_ADDRESS, 2);
       expect(beyond.code).toBe(0);
     }),
     30_000,

@@ -74,8 +74,9 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(group.egress).toBeUndefined();
   });
 
-  test("file-system policy: deny without TLS; allow the server role through a mount target; anonymous TLS for Ubuntu 22.04", () => {
+  test("file-system policy (Amazon Linux 2023, IAM mount): deny without TLS; only the server role may mount, through a mount target; nothing for anonymous clients", () => {
     const { tf, env } = synths[name];
+    expect(env.settings.os).toBe("amazon-linux-2023");
     const fsArn = ref(tf, "aws_efs_file_system", "SharedStorage/FileSystem", "arn");
     const policy = policyDocumentOf(tf, only(tf, "aws_efs_file_system_policy").policy);
     expect(statement(policy, "DenyWithoutTls")).toEqual({
@@ -86,30 +87,38 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
       resources: [fsArn],
       condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
     });
-    const viaMountTarget = [{ test: "Bool", variable: "elasticfilesystem:AccessedViaMountTarget", values: ["true"] }];
     expect(statement(policy, "ServersMountViaMountTarget")).toMatchObject({
       effect: "Allow",
       actions: EFS_CLIENT_ACTIONS,
       principals: [{ type: "AWS", identifiers: [ref(tf, "aws_iam_role", "VpnServers/Role/Role", "arn")] }],
       resources: [fsArn],
-      condition: viaMountTarget,
+      condition: [{ test: "Bool", variable: "elasticfilesystem:AccessedViaMountTarget", values: ["true"] }],
     });
-    expect(env.settings.os).toBe("ubuntu-22.04");
-    expect(statement(policy, "AnonymousTlsMountFromServerSecurityGroup")).toMatchObject({
-      effect: "Allow",
-      actions: EFS_CLIENT_ACTIONS,
-      principals: [{ type: "AWS", identifiers: ["*"] }],
-      resources: [fsArn],
-      condition: viaMountTarget,
-    });
+    // The only Allow names the server role: an anonymous (non-IAM) mount matches no Allow.
+    const allows = policy.statement.filter((st: { effect: string }) => st.effect === "Allow");
+    expect(allows.flatMap((st: { principals: Array<{ identifiers: string[] }> }) => st.principals.flatMap((p) => p.identifiers))).toEqual([
+      ref(tf, "aws_iam_role", "VpnServers/Role/Role", "arn"),
+    ]);
     for (const st of policy.statement) expect(st.resources).toEqual([fsArn]);
   });
 });
 
-test("Amazon Linux mounts with IAM (efs-utils): no anonymous statement", async () => {
-  const { tf } = await synthSettings('os = "amazon-linux-2023"');
+test("Ubuntu 22.04 mounts anonymously over TLS: the policy must allow it (through a mount target), and says so", async () => {
+  const { tf } = await synthSettings('os = "ubuntu-22.04"');
+  const fsArn = ref(tf, "aws_efs_file_system", "SharedStorage/FileSystem", "arn");
   const policy = policyDocumentOf(tf, only(tf, "aws_efs_file_system_policy").policy);
-  expect(policy.statement.map((s: { sid: string }) => s.sid)).toEqual(["DenyWithoutTls", "ServersMountViaMountTarget"]);
+  expect(policy.statement.map((s: { sid: string }) => s.sid)).toEqual(["DenyWithoutTls", "ServersMountViaMountTarget", "AnonymousTlsMountViaMountTarget"]);
+  expect(statement(policy, "AnonymousTlsMountViaMountTarget")).toMatchObject({
+    effect: "Allow",
+    actions: EFS_CLIENT_ACTIONS,
+    principals: [{ type: "AWS", identifiers: ["*"] }],
+    resources: [fsArn],
+    condition: [{ test: "Bool", variable: "elasticfilesystem:AccessedViaMountTarget", values: ["true"] }],
+  });
+  expect(statement(policy, "DenyWithoutTls").condition).toEqual([{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }]);
+});
+
+test("which OS mounts with IAM: every OS but Ubuntu 22.04", () => {
   expect(mountsAnonymously("amazon-linux-2023")).toBe(false);
   expect(mountsAnonymously("amazon-linux-2")).toBe(false);
   expect(mountsAnonymously("ubuntu-22.04")).toBe(true);

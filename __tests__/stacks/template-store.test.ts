@@ -54,7 +54,7 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     const bundle = renderTemplateBundle(env.settings.os);
     expect(only(tf, "aws_s3_object")).toEqual({
       bucket: ref(tf, "aws_s3_bucket", "VpnServers/Templates/Bucket", "id"),
-      key: "wg-ha/templates-ubuntu-22.04.tar",
+      key: "wg-ha/templates-amazon-linux-2023.tar",
       content_type: "application/x-tar",
       content_base64: bundle.content.toString("base64"),
       depends_on: [
@@ -62,7 +62,7 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
         `aws_s3_bucket_versioning.${logicalId(tf, "aws_s3_bucket_versioning", "VpnServers/Templates/Versioning")}`,
       ],
     });
-    expect(bundle.key).toBe("wg-ha/templates-ubuntu-22.04.tar");
+    expect(bundle.key).toBe("wg-ha/templates-amazon-linux-2023.tar");
   });
 
   test("the launch template's user data names the upload's version id (a content change is a new version: a new launch template version)", () => {
@@ -72,7 +72,7 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
 });
 
 test("another OS ships its own bundle", async () => {
-  const { tf } = await synthSettings('os = "amazon-linux-2023"');
-  expect(only(tf, "aws_s3_object").key).toBe("wg-ha/templates-amazon-linux-2023.tar");
-  expect(only(tf, "aws_s3_object").content_base64).toBe(renderTemplateBundle("amazon-linux-2023").content.toString("base64"));
+  const { tf } = await synthSettings('os = "ubuntu-22.04"');
+  expect(only(tf, "aws_s3_object").key).toBe("wg-ha/templates-ubuntu-22.04.tar");
+  expect(only(tf, "aws_s3_object").content_base64).toBe(renderTemplateBundle("ubuntu-22.04").content.toString("base64"));
 });

@@ -38,7 +38,7 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
     expect(lt.metadata_options).toEqual({ http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1, instance_metadata_tags: "enabled" });
     expect(lt.monitoring).toEqual({ enabled: true });
     expect(lt.block_device_mappings).toEqual([
-      { device_name: "/dev/sda1", ebs: { encrypted: "true", volume_type: "gp3", volume_size: env.settings.root_volume_gb, delete_on_termination: "true" } },
+      { device_name: "/dev/xvda", ebs: { encrypted: "true", volume_type: "gp3", volume_size: env.settings.root_volume_gb, delete_on_termination: "true" } },
     ]);
     expect(lt.network_interfaces).toEqual([
       { device_index: 0, associate_public_ip_address: "false", delete_on_termination: "true", security_groups: [ref(tf, "aws_security_group", "VpnServers/SecurityGroup", "id")] },
@@ -51,11 +51,11 @@ describe.each(EXAMPLE_ENVIRONMENTS)("%s", (name) => {
   test("AMI: resolved by EC2 at launch from the OS vendor's SSM public parameter (no lookup at plan time)", () => {
     const { tf, env } = synths[name];
     const lt = only(tf, "aws_launch_template");
-    expect(lt.image_id).toBe("resolve:ssm:/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id");
+    expect(lt.image_id).toBe("resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
     expect(lt.image_id).toBe(`resolve:ssm:${amiParameterName(env.settings.os, env.architecture)}`);
     // Nothing reads the parameter while planning: a new AMI release plans no change.
     expect(list(tf, "aws_ssm_parameter", "data")).toEqual([]);
-    expect(lt.block_device_mappings[0].device_name).toBe("/dev/sda1");
+    expect(lt.block_device_mappings[0].device_name).toBe("/dev/xvda");
   });
 
   test("user data: base64gzip of the settings plus the template bundle download, gzip'd well under EC2's 16 KB", () => {

@@ -4,7 +4,7 @@
  */
 import { cidrHost, parseIpv4Cidr } from "./cidr";
 import { isGravitonInstanceType } from "./rules";
-import type { Settings } from "./schema";
+import { EFS_MOUNT_AUTHORIZATION, type Settings } from "./schema";
 
 export interface StateBackendConfig {
   readonly bucket: string;
@@ -58,5 +58,6 @@ export function describeEnvironment(env: EnvironmentConfig): string {
   const nat = s.nat_gateway_mode === "single" ? "1 NAT gateway" : "NAT per AZ";
   const size = `${s.asg_min}-${s.asg_max} x ${s.instance_type} (${env.architecture})`;
   const ip = s.elastic_ips ? ", Elastic IPs" : "";
-  return `${s.region}, ${azs}, ${nat}, ${size}, ${s.os}, UDP ${s.wireguard_port}${ip}`;
+  const mount = EFS_MOUNT_AUTHORIZATION[s.os] === "iam" ? "EFS mount TLS + IAM" : "EFS mount TLS, anonymous (no IAM)";
+  return `${s.region}, ${azs}, ${nat}, ${size}, ${s.os} (${mount}), UDP ${s.wireguard_port}${ip}`;
 }

@@ -8,6 +8,18 @@ import { z } from "zod";
 export const OPERATING_SYSTEMS = ["ubuntu-22.04", "amazon-linux-2023", "amazon-linux-2"] as const;
 export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
 
+/**
+ * How each OS mounts the shared store (templates/os/<os>.sh). "iam": amazon-efs-utils, TLS and the
+ * instance role (the file-system policy admits only that role). "anonymous": TLS through stunnel,
+ * no IAM: Ubuntu 22.04 has no released amazon-efs-utils package (docs/security.md, "Mounts"), so
+ * the servers' firewall keeping clients out of the VPC is the control that is tested.
+ */
+export const EFS_MOUNT_AUTHORIZATION: Record<OperatingSystem, "iam" | "anonymous"> = {
+  "ubuntu-22.04": "anonymous",
+  "amazon-linux-2023": "iam",
+  "amazon-linux-2": "iam",
+};
+
 /** Operating systems we still accept but warn about, with the reason. */
 export const DEPRECATED_OPERATING_SYSTEMS: Partial<Record<OperatingSystem, string>> = {
   "amazon-linux-2": "Amazon Linux 2 reached end of life on 2026-06-30; use amazon-linux-2023 or ubuntu-22.04",
@@ -55,10 +67,15 @@ export const settingsShape = {
   client_dns: z.array(text).describe("DNS servers pushed to clients; empty = the VPC resolver (VPC base + 2)"),
   client_allowed_ips: z
     .array(text)
-    .describe('Routes clients send through the tunnel: ["0.0.0.0/0"] full tunnel, or a list of CIDRs (split)'),
+    .describe('Routes clients send through the tunnel and the servers forward: ["0.0.0.0/0"] full tunnel, or a list of CIDRs (split). Never the VPC itself (docs/security.md)'),
+  client_to_client: z.boolean().describe("Let connected clients reach each other through the servers (off: each client reaches only its routes)"),
   persistent_keepalive_seconds: int(1, 115).describe("Client PersistentKeepalive; must stay under the NLB's 120 s UDP idle timeout"),
   instance_type: text.describe("EC2 instance type; Graviton types (t4g, c7gn, ...) get the arm64 AMI"),
-  os: z.enum(OPERATING_SYSTEMS).describe("Server operating system"),
+  os: z
+    .enum(OPERATING_SYSTEMS)
+    .describe(
+      "Server operating system. amazon-linux-2023 mounts EFS with TLS + IAM (only the server role may mount); ubuntu-22.04 mounts it over TLS *anonymously* (no released amazon-efs-utils package: docs/security.md)",
+    ),
   root_volume_gb: int(8, 1024).describe("Size of the encrypted gp3 root volume"),
   asg_min: int(0, 100).describe("Auto Scaling group minimum size"),
   asg_max: int(1, 100).describe("Auto Scaling group maximum size"),
@@ -107,9 +124,10 @@ export const DEFAULTS: Settings = {
   agent_port: 8080,
   client_dns: [],
   client_allowed_ips: ["0.0.0.0/0"],
+  client_to_client: false,
   persistent_keepalive_seconds: 25,
   instance_type: "t3.small",
-  os: "ubuntu-22.04",
+  os: "amazon-linux-2023",
   root_volume_gb: 10,
   asg_min: 2,
   asg_max: 4,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# wg-ha first boot on Amazon Linux 2023: packages (kernel 6.x has the wireguard module), then EFS
-# with the mount helper over TLS and IAM authorization. The CloudWatch agent comes from the distro
-# repository (dnf checks its signature).
+# wg-ha first boot on Amazon Linux 2023 (the default OS): packages (kernel 6.x has the wireguard
+# module), then EFS with the mount helper over TLS and IAM authorization: the mount is signed with
+# the instance role, the only principal the file-system policy allows (stacks/shared-storage.ts).
+# The CloudWatch agent comes from the distro repository (dnf checks its signature).
 set -o errexit -o nounset -o pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "${WG_HA_LIB:-/usr/local/lib/wg-ha}/os/common.sh"

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# wg-ha first boot on Ubuntu 22.04: packages, then EFS over TLS. Ubuntu has no packaged
-# amazon-efs-utils, so NFSv4.1 goes through a local stunnel TLS tunnel to the mount target's DNS
-# name, verifying its certificate chain and host name (templates/README.md). No IAM authorization
-# on this path: the file system policy must allow it (stacks/shared-storage.ts). The CloudWatch
+# wg-ha first boot on Ubuntu 22.04: packages, then EFS over TLS. No released package brings
+# amazon-efs-utils (the only client that signs a mount with IAM) to Ubuntu 22.04: AWS says other
+# distributions "require building the package from source" (github.com/aws/efs-utils README; 2.x
+# needs a Rust toolchain), prebuilt .debs are an open request (aws/efs-utils issue #111), and the
+# Systems Manager package AmazonEFSUtils lists Ubuntu up to 20.04. So NFSv4.1 goes through a local
+# stunnel TLS tunnel to the mount target's DNS name, verifying its certificate chain and host name
+# (templates/README.md): encrypted but ANONYMOUS. The file system policy must allow anonymous
+# mounts (stacks/shared-storage.ts); the controls are the EFS security group and the servers'
+# firewall, which never lets a VPN client into the VPC (docs/security.md, "Mounts"). The CloudWatch
 # agent is not in Ubuntu's archive either: AWS's .deb, installed only if its signature verifies.
 set -o errexit -o nounset -o pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh

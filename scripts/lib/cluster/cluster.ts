@@ -255,6 +255,7 @@ export class LocalCluster {
     const { namespace: ns, table } = this.state.lb;
     await this.addNamespace(ns);
     await check("ip", ["-n", ns, "address", "add", `${topo.ENDPOINT_ADDRESS}/32`, "dev", "lo"]);
+    await check("ip", ["-n", ns, "address", "add", `${topo.INTERNET_HOST_ADDRESS}/32`, "dev", "lo"]);
     await check("ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     // The DNAT exists before any client packet: conntrack would pin a first flow un-NATed.
     await check("ip", ["netns", "exec", ns, "nft", "-f", "-"], { input: renderLbRuleset(table, 1) });

@@ -4,10 +4,15 @@
  * ```
  *  client c1 (ns <p>-c1)          "LB" (ns <p>-lb)                      server s1 (ns <p>-s1)
  *  eth0 198.18.1.2/24  --veth--  c1 198.18.1.1   lo 203.0.113.1  s1 10.40.1.1  --veth--  eth0 10.40.1.2/24
- *  wg  <p>c1 (wg-quick)          nft: udp 51820 -> DNAT one healthy    s2 10.40.2.1  --veth--  s2 ... 10.40.2.2
- *                                 server; health poller (agent /health) vpc 10.40.0.1 --veth-- "VPC host" (ns <p>-vpc)
- *                                                                                               eth0 10.40.0.2/24
+ *  wg  <p>c1 (wg-quick)          lo 198.51.100.1 ("internet")        s2 10.40.2.1  --veth--  s2 ... 10.40.2.2
+ *                                 nft: udp 51820 -> DNAT one healthy    vpc 10.40.0.1 --veth-- "VPC host" (ns <p>-vpc)
+ *                                 server; health poller (agent /health)                         eth0 10.40.0.2/24
  * ```
+ *
+ * The "VPC" is 10.40.0.0/16 (servers, the VPC host at base + 2 where AWS puts its resolver): the
+ * servers' firewall never forwards a client there, except DNS to the VPC host (it is the clients'
+ * DNS server), although the clients' routes include it. Clients reach the "internet" host beyond
+ * it, 198.51.100.1 on the LB's loopback.
  *
  * Every address lives inside namespaces the cluster creates, so two clusters (parallel test files)
  * may use the same plan; only names are global (namespaces, and WireGuard interfaces because
@@ -22,8 +27,17 @@ export const ENDPOINT_ADDRESS = "203.0.113.1";
 export const CLIENT_CIDR = "10.100.0.0/22";
 export const SERVER_TUNNEL_ADDRESS = "10.100.0.1";
 export const VPC_HOST_ADDRESS = "10.40.0.2";
-/** Routes test clients send through the tunnel (split tunnel: the client keeps its own default route). */
-export const CLIENT_ALLOWED_IPS = "10.100.0.0/22,10.40.0.0/16";
+/** The "VPC": every server's and the VPC host's network (WG_HA_VPC_CIDR: clients never reach it). */
+export const VPC_CIDR = "10.40.0.0/16";
+/** A network beyond the VPC on the clients' routes, and its one host (the LB's loopback): "the internet". */
+export const INTERNET_CIDR = "198.51.100.0/24";
+export const INTERNET_HOST_ADDRESS = "198.51.100.1";
+/**
+ * Routes test clients send through the tunnel (split tunnel: the client keeps its own default
+ * route). The VPC is among them on purpose: the servers' firewall, not the client's config, keeps
+ * clients out of it (only DNS to the VPC host passes).
+ */
+export const CLIENT_ALLOWED_IPS = `${CLIENT_CIDR},${VPC_CIDR},${INTERNET_CIDR}`;
 export const MAX_SERVERS = 50;
 export const MAX_CLIENTS = 250;
 
@@ -88,6 +102,8 @@ export function renderServerSettings(input: ServerSettingsInput): string {
     WG_HA_CLIENT_CIDR: CLIENT_CIDR,
     WG_HA_CLIENT_DNS: VPC_HOST_ADDRESS,
     WG_HA_CLIENT_ALLOWED_IPS: CLIENT_ALLOWED_IPS,
+    WG_HA_VPC_CIDR: VPC_CIDR,
+    WG_HA_CLIENT_TO_CLIENT: "0",
     WG_HA_KEEPALIVE: "25",
     WG_HA_ENDPOINT: `${ENDPOINT_ADDRESS}:${WG_PORT}`,
     WG_HA_STATE_DIR: input.storeDir,

@@ -37,6 +37,7 @@ load_settings() {
   : "${WG_HA_SYNC_INTERVAL_SECONDS:=1}" "${WG_HA_SYNC_HEARTBEAT_SECONDS:=5}" "${WG_HA_SYNC_VERIFY_SECONDS:=60}"
   : "${WG_HA_CLIENT_ALLOWED_IPS:=0.0.0.0/0}" "${WG_HA_CLIENT_DNS:=}" "${WG_HA_ENDPOINT:=}"
   : "${WG_HA_SERVER_ADDRESS6:=}" "${WG_HA_CLIENT_CIDR6:=}" "${WG_HA_NAT_INTERFACE:=}"
+  : "${WG_HA_VPC_CIDR:=}" "${WG_HA_CLIENT_TO_CLIENT:=0}" # the firewall (firewall.sh) checks them
   [[ -n ${WG_HA_CLIENT_CIDR:-} ]] || die "WG_HA_CLIENT_CIDR is not set in $file"
   [[ -n ${WG_HA_SERVER_ADDRESS:-} ]] || die "WG_HA_SERVER_ADDRESS is not set in $file"
   [[ $WG_INTERFACE =~ ^[A-Za-z0-9_.=+-]{1,15}$ ]] || die "WG_INTERFACE '$WG_INTERFACE' is not a valid interface name"
